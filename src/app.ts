@@ -1,0 +1,73 @@
+// createApp(deps): the Express app with its middleware in one readable order. It never listens.
+
+import express from 'express';
+import type { Logger } from 'pino';
+import type { Config } from './config';
+import type { KvStore } from './store/types';
+import { Authenticator } from './http/auth';
+import { adminRoutes } from './http/admin';
+import { errorHandler, notFoundHandler } from './http/error-handler';
+import { itemRoutes } from './http/items';
+import { accountRateLimit, authFailureLimit, type RateLimitStoreFactory } from './http/rate-limits';
+import { createValidators } from './http/schemas';
+import { secretsEqual } from './api-keys';
+import { bearerToken } from './http/auth';
+
+export interface AppDeps {
+  config: Config;
+  store: KvStore;
+  /** Counters for the rate limiters: Redis-backed with the Redis store, in memory otherwise. */
+  rateLimitStore: RateLimitStoreFactory;
+  logger: Logger;
+  /** False while starting (before bootstrap) and while draining for shutdown: /readyz answers 503. */
+  isReady: () => boolean;
+}
+
+export function createApp(deps: AppDeps): express.Express {
+  const { config, store, logger } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('trust proxy', config.trustProxy);
+  app.set('query parser', 'simple');
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ data: { status: 'ok' } });
+  });
+  app.get('/readyz', async (_req, res) => {
+    if (!deps.isReady()) {
+      res.status(503).json({ error: { code: 'unavailable', message: 'Not ready.' } });
+      return;
+    }
+    await store.ping();
+    res.json({ data: { status: 'ready', store: store.kind } });
+  });
+
+  const validators = createValidators(config);
+  const authenticator = new Authenticator(store, config);
+  const isAdmin = (req: express.Request) => {
+    const token = bearerToken(req);
+    return config.adminToken !== undefined && token !== undefined && secretsEqual(token, config.adminToken);
+  };
+  const limitAuthFailures = authFailureLimit(config.authFailuresPerMinute, deps.rateLimitStore, logger, (req) =>
+    req.path.startsWith('/admin') || req.baseUrl.startsWith('/admin') ? isAdmin(req) : authenticator.isKnownKey(req),
+  );
+
+  app.use(
+    '/kv',
+    limitAuthFailures,
+    authenticator.authenticate,
+    itemRoutes({
+      config,
+      store,
+      validators,
+      limitReads: accountRateLimit('reads', deps.rateLimitStore, logger),
+      limitWrites: accountRateLimit('writes', deps.rateLimitStore, logger),
+    }),
+  );
+  app.use('/admin', adminRoutes({ config, store, validators, limitAuthFailures }));
+
+  app.use(notFoundHandler);
+  app.use(errorHandler(logger));
+  return app;
+}

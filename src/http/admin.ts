@@ -1,0 +1,115 @@
+// The admin routes: accounts, API keys and limit overrides, behind KV_ADMIN_TOKEN.
+
+import { Router, type RequestHandler } from 'express';
+import type { Config, Limits } from '../config';
+import { AppError, notFound, unauthorized } from '../errors';
+import { generateApiKeySecret, hashApiKey, randomId, secretsEqual } from '../api-keys';
+import type { ApiKeyRecord, KvStore, LimitsPatch, Scope } from '../store/types';
+import { bearerToken } from './auth';
+import { bodyFields, rawBody, readJsonBody } from './body';
+import type { Validators } from './schemas';
+import { accountView, apiKeyView } from './views';
+
+export interface AdminRoutesDeps {
+  config: Pick<Config, 'adminToken' | 'limits'>;
+  store: Pick<
+    KvStore,
+    'createAccount' | 'getAccount' | 'updateAccountLimits' | 'createApiKey' | 'listApiKeys' | 'revokeApiKey' | 'countKeys'
+  >;
+  validators: Validators;
+  limitAuthFailures: RequestHandler;
+}
+
+const ADMIN_BODY_BYTES = 16 * 1024;
+const ADMIN_BODY_DEPTH = 4;
+const ACCOUNT_ID = /^(default|acc_[0-9a-f]{20})$/;
+const KEY_ID = /^key_[0-9a-f]{20}$/;
+
+const accountNotFound = () => new AppError(404, 'not_found', 'No such account.');
+const keyNotFound = () => new AppError(404, 'not_found', 'No such API key.');
+
+/** A new key record and its secret; the secret leaves the process only in the 201 response. */
+export function newApiKey(accountId: string, scopes: Scope[], name: string | null, secret = generateApiKeySecret()) {
+  const record: ApiKeyRecord = {
+    id: randomId('key'),
+    accountId,
+    name,
+    scopes: scopes.includes('write') ? ['read', 'write'] : ['read'],
+    createdAt: Date.now(),
+    hash: hashApiKey(secret),
+  };
+  return { record, secret };
+}
+
+/** Admin routes answer 404 when no admin token is configured, as if they did not exist. */
+export function adminRoutes(deps: AdminRoutesDeps): Router {
+  const { config, store, validators } = deps;
+  const router = Router();
+  const adminToken = config.adminToken;
+
+  router.use((_req, _res, next) => {
+    if (adminToken === undefined) throw new AppError(404, 'not_found', 'No such route.');
+    next();
+  });
+  router.use(deps.limitAuthFailures, (req, _res, next) => {
+    const token = bearerToken(req);
+    if (token === undefined || !secretsEqual(token, adminToken!)) throw unauthorized();
+    next();
+  });
+
+  const readBody = rawBody(ADMIN_BODY_BYTES);
+  const jsonFields: RequestHandler = (req, res, next) => {
+    res.locals.body = bodyFields(readJsonBody(req, ADMIN_BODY_DEPTH));
+    next();
+  };
+
+  router.post('/accounts', readBody, jsonFields, async (_req, res) => {
+    validators.createAccountBody('body', res.locals.body);
+    const body = res.locals.body as { name?: string; limits?: Partial<Limits> };
+    const account = { id: randomId('acc'), name: body.name ?? null, limitOverrides: body.limits ?? {}, createdAt: Date.now() };
+    const { record, secret } = newApiKey(account.id, ['read', 'write'], null);
+    // Ids carry 80 random bits; a taken one means something is badly wrong, so it is a 500.
+    if (!(await store.createAccount(account, record))) throw new Error('createAccount: generated account id was taken');
+    res.status(201).json({ data: { account: accountView(account, config.limits), apiKey: apiKeyView(record, secret) } });
+  });
+
+  router.get('/accounts/:id', async (req, res) => {
+    const id = req.params.id as string;
+    const account = ACCOUNT_ID.test(id) ? await store.getAccount(id) : null;
+    if (!account) throw accountNotFound();
+    const [keys, apiKeys] = await Promise.all([store.countKeys(id), store.listApiKeys(id)]);
+    res.json({
+      data: { account: accountView(account, config.limits), usage: { keys }, apiKeys: apiKeys.map((key) => apiKeyView(key)) },
+    });
+  });
+
+  router.patch('/accounts/:id', readBody, jsonFields, async (req, res) => {
+    validators.updateAccountBody('body', res.locals.body);
+    const id = req.params.id as string;
+    const { limits } = res.locals.body as { limits: LimitsPatch };
+    const account = ACCOUNT_ID.test(id) ? await store.updateAccountLimits(id, limits) : null;
+    if (!account) throw accountNotFound();
+    res.json({ data: { account: accountView(account, config.limits) } });
+  });
+
+  router.post('/accounts/:id/keys', readBody, jsonFields, async (req, res) => {
+    validators.createApiKeyBody('body', res.locals.body);
+    const id = req.params.id as string;
+    const body = res.locals.body as { scopes: Scope[]; name?: string };
+    const { record, secret } = newApiKey(id, body.scopes, body.name ?? null);
+    if (!ACCOUNT_ID.test(id) || !(await store.createApiKey(record))) throw accountNotFound();
+    res.status(201).json({ data: { apiKey: apiKeyView(record, secret) } });
+  });
+
+  router.delete('/keys/:keyId', async (req, res) => {
+    const keyId = req.params.keyId as string;
+    if (!KEY_ID.test(keyId) || !(await store.revokeApiKey(keyId))) throw keyNotFound();
+    res.status(204).end();
+  });
+
+  router.use(() => {
+    throw notFound('No such route.');
+  });
+
+  return router;
+}

@@ -1,0 +1,103 @@
+// API key authentication with an in-process cache that every replica invalidates within a second.
+
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Config, Limits } from '../config';
+import { forbidden, unauthorized } from '../errors';
+import { hashApiKey } from '../api-keys';
+import type { Account, ApiKeyInfo, KvStore, Scope } from '../store/types';
+
+/** Who is calling: set on res.locals.auth by `authenticate`. */
+export interface AuthContext {
+  accountId: string;
+  keyId: string;
+  scopes: Scope[];
+  /** The account's effective limits: its overrides over the configured defaults. */
+  limits: Limits;
+}
+
+/**
+ * Lookups are cached this long. Revocation also reaches every replica over pub/sub at once; the TTL
+ * bounds how stale a replica can be if it missed that message (e.g. while reconnecting).
+ */
+const CACHE_TTL_MS = 500;
+const CACHE_MAX_ENTRIES = 10_000;
+
+interface CacheEntry {
+  auth: AuthContext;
+  expires: number;
+}
+
+export function effectiveLimits(defaults: Limits, account: Account): Limits {
+  return { ...defaults, ...account.limitOverrides };
+}
+
+/** The bearer token of the request, or undefined. */
+export function bearerToken(req: Request): string | undefined {
+  const header = req.headers.authorization;
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}
+
+export function authContext(res: Response): AuthContext {
+  return res.locals.auth as AuthContext;
+}
+
+export class Authenticator {
+  private readonly cache = new Map<string, CacheEntry>();
+
+  constructor(
+    private readonly store: Pick<KvStore, 'findApiKey' | 'onInvalidate'>,
+    private readonly config: Pick<Config, 'limits'>,
+  ) {
+    store.onInvalidate((event) => {
+      if (event.kind === 'all') this.cache.clear();
+      else if (event.kind === 'apiKey') this.cache.delete(event.hash);
+      else for (const [hash, entry] of this.cache) if (entry.auth.accountId === event.id) this.cache.delete(hash);
+    });
+  }
+
+  /** Middleware: 401 unless the request carries a known API key; sets res.locals.auth. */
+  readonly authenticate: RequestHandler = async (req: Request, res: Response, next: NextFunction) => {
+    const token = bearerToken(req);
+    if (!token) throw unauthorized();
+    const auth = await this.lookup(hashApiKey(token));
+    if (!auth) throw unauthorized();
+    res.locals.auth = auth;
+    next();
+  };
+
+  /** True when the request's key is known-good from the cache: it is no key-guessing attempt. */
+  isKnownKey(req: Request): boolean {
+    const token = bearerToken(req);
+    if (!token) return false;
+    const entry = this.cache.get(hashApiKey(token));
+    return entry !== undefined && entry.expires > Date.now();
+  }
+
+  private async lookup(hash: string): Promise<AuthContext | null> {
+    const cached = this.cache.get(hash);
+    if (cached && cached.expires > Date.now()) return cached.auth;
+    const found = await this.store.findApiKey(hash);
+    if (!found) {
+      this.cache.delete(hash);
+      return null;
+    }
+    const auth = toAuthContext(found.apiKey, found.account, this.config.limits);
+    if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value as string);
+    this.cache.set(hash, { auth, expires: Date.now() + CACHE_TTL_MS });
+    return auth;
+  }
+}
+
+function toAuthContext(apiKey: ApiKeyInfo, account: Account, defaults: Limits): AuthContext {
+  return { accountId: account.id, keyId: apiKey.id, scopes: apiKey.scopes, limits: effectiveLimits(defaults, account) };
+}
+
+/** Middleware: 403 forbidden unless the key has the scope. */
+export function requireScope(scope: Scope): RequestHandler {
+  return (_req, res, next) => {
+    if (!authContext(res).scopes.includes(scope)) throw forbidden(`This API key lacks the "${scope}" scope.`);
+    next();
+  };
+}

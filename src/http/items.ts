@@ -1,0 +1,142 @@
+// The data routes: items, listing and usage. Thin: parse and check, one store call, respond.
+
+import { Router, type Request } from 'express';
+import type { Config } from '../config';
+import { invalidRequest, notFound, valueTooLarge } from '../errors';
+import { outcomeError } from '../store/outcomes';
+import type { KvStore } from '../store/types';
+import { authContext, requireScope } from './auth';
+import { bodyFields, rawBody, readJsonBody } from './body';
+import { deleteCondition, etag, ifNoneMatchHits, putCondition } from './conditions';
+import { parseItemKey } from './item-key';
+import { compactJson } from './json-text';
+import type { Validators } from './schemas';
+import { itemEnvelope, itemMetaView } from './views';
+
+export interface ItemRoutesDeps {
+  config: Pick<Config, 'maxKeyBytes' | 'maxValueBytes' | 'maxTtlSeconds'>;
+  store: Pick<KvStore, 'getItem' | 'setItem' | 'deleteItem' | 'listItems' | 'countKeys'>;
+  validators: Validators;
+  limitReads: import('express').RequestHandler;
+  limitWrites: import('express').RequestHandler;
+}
+
+/** Value nesting allowed by SPEC; the body object around it is one more level. */
+const MAX_VALUE_DEPTH = 64;
+
+const ITEM_PATH = /^\/items\/.*$/;
+const ITEM_PREFIX_LENGTH = '/items/'.length;
+
+interface PutFields {
+  ttlSeconds?: number;
+  ifNotExists?: boolean;
+  ifVersion?: string;
+  keepTtl?: boolean;
+}
+
+function encodeCursor(key: string): string {
+  return Buffer.from(key, 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  const bytes = Buffer.from(cursor, 'base64url');
+  const key = bytes.toString('utf8');
+  if (bytes.length === 0 || Buffer.from(key, 'utf8').toString('base64url') !== cursor) {
+    throw invalidRequest([{ path: 'query.cursor', message: 'is not a cursor this API returned' }]);
+  }
+  return key;
+}
+
+export function itemRoutes(deps: ItemRoutesDeps): Router {
+  const { config, store, validators } = deps;
+  const router = Router();
+  const itemKey = (req: Request) => parseItemKey(req.path.slice(ITEM_PREFIX_LENGTH), config.maxKeyBytes);
+  // Room for a pretty-printed value at the limit plus the other fields; the value itself is
+  // measured exactly once compacted.
+  const maxBodyBytes = 2 * config.maxValueBytes + 64 * 1024;
+
+  router.get(ITEM_PATH, deps.limitReads, async (req, res) => {
+    const key = itemKey(req);
+    const item = await store.getItem(authContext(res).accountId, key);
+    if (!item) throw notFound();
+    res.setHeader('ETag', etag(item.version));
+    if (ifNoneMatchHits(req.headers['if-none-match'], item.version)) {
+      res.status(304).end();
+      return;
+    }
+    res.status(200).type('application/json').send(itemEnvelope(item));
+  });
+
+  router.put(ITEM_PATH, requireScope('write'), deps.limitWrites, rawBody(maxBodyBytes), async (req, res) => {
+    const key = itemKey(req);
+    const body = readJsonBody(req, MAX_VALUE_DEPTH + 1);
+    const fields = bodyFields(body, ['value']);
+    validators.putItemBody('body', fields);
+    const { ttlSeconds, keepTtl, ...conditionFields } = fields as PutFields;
+    if (keepTtl === true && ttlSeconds !== undefined) {
+      throw invalidRequest([{ path: 'body.keepTtl', message: 'cannot be combined with ttlSeconds; give one or the other' }]);
+    }
+    const condition = putCondition(conditionFields, req.headers);
+    const [start, end] = body.members!.get('value')!;
+    const value = compactJson(body.text, start, end);
+    const valueBytes = Buffer.byteLength(value, 'utf8');
+    if (valueBytes > config.maxValueBytes) {
+      throw valueTooLarge(`The value is ${valueBytes} bytes as compact JSON; the limit is ${config.maxValueBytes}.`);
+    }
+
+    const { accountId, limits } = authContext(res);
+    const outcome = await store.setItem(accountId, key, { value, ttlSeconds, keepTtl, condition, maxKeys: limits.maxKeys });
+    if (!outcome.ok) throw outcomeError(outcome);
+    res
+      .status(outcome.created ? 201 : 200)
+      .setHeader('ETag', etag(outcome.item.version))
+      .json({ data: itemMetaView(outcome.item) });
+  });
+
+  router.delete(ITEM_PATH, requireScope('write'), deps.limitWrites, async (req, res) => {
+    const key = itemKey(req);
+    validators.deleteItemQuery('query', req.query);
+    const condition = deleteCondition((req.query as { ifVersion?: string }).ifVersion, req.headers);
+    const outcome = await store.deleteItem(authContext(res).accountId, key, condition);
+    if (!outcome.ok) throw outcomeError(outcome);
+    res.status(204).end();
+  });
+
+  router.get('/items', deps.limitReads, async (req, res) => {
+    const query = { ...req.query } as { prefix?: string; limit?: number; cursor?: string };
+    validators.listItemsQuery('query', query);
+    const page = await store.listItems(authContext(res).accountId, {
+      prefix: query.prefix ?? '',
+      limit: query.limit ?? 100,
+      after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
+    });
+    res.json({
+      data: {
+        items: page.items.map((item) => ({
+          key: item.key,
+          version: item.version,
+          expiresAt: item.expiresAt === null ? null : new Date(item.expiresAt).toISOString(),
+        })),
+        nextCursor: page.nextAfter === null ? null : encodeCursor(page.nextAfter),
+      },
+    });
+  });
+
+  router.get('/usage', deps.limitReads, async (_req, res) => {
+    const { accountId, limits } = authContext(res);
+    const keys = await store.countKeys(accountId);
+    res.json({
+      data: {
+        keys,
+        limits: {
+          ...limits,
+          maxKeyBytes: config.maxKeyBytes,
+          maxValueBytes: config.maxValueBytes,
+          maxTtlSeconds: config.maxTtlSeconds,
+        },
+      },
+    });
+  });
+
+  return router;
+}

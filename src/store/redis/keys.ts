@@ -1,0 +1,57 @@
+// Every Redis key name the service uses, and nowhere else. Account data carries the hash tag
+// `{<accountId>}` so one account lives in one Cluster slot; admin records share the `{admin}` tag.
+
+/** Names of the Redis keys under one prefix. */
+export class RedisKeys {
+  constructor(readonly prefix: string) {}
+
+  private account_(accountId: string): string {
+    return `${this.prefix}:{${accountId}}`;
+  }
+
+  /** The item string: header and compact JSON value. */
+  item(accountId: string, key: string): string {
+    return `${this.account_(accountId)}:i:${key}`;
+  }
+
+  /** Zset of the account's keys, every score 0, ordered by bytes. */
+  index(accountId: string): string {
+    return `${this.account_(accountId)}:idx`;
+  }
+
+  /** Zset of the account's expiring keys, scored by expiresAt (ms). */
+  expiry(accountId: string): string {
+    return `${this.account_(accountId)}:exp`;
+  }
+
+  /** The account's version counter. */
+  versions(accountId: string): string {
+    return `${this.account_(accountId)}:ver`;
+  }
+
+  account(accountId: string): string {
+    return `${this.prefix}:{admin}:account:${accountId}`;
+  }
+
+  apiKey(hash: string): string {
+    return `${this.prefix}:{admin}:apikey:${hash}`;
+  }
+
+  apiKeyId(keyId: string): string {
+    return `${this.prefix}:{admin}:apikeyid:${keyId}`;
+  }
+
+  accountApiKeys(accountId: string): string {
+    return `${this.prefix}:{admin}:accountkeys:${accountId}`;
+  }
+
+  /** Pub/sub channel on which replicas tell each other to drop cached keys and limits. */
+  invalidationChannel(): string {
+    return `${this.prefix}:invalidate`;
+  }
+
+  /** Prefix of the rate-limit counters of one limiter (rate-limit-redis appends the client key). */
+  rateLimit(name: string): string {
+    return `${this.prefix}:rl:${name}:`;
+  }
+}

@@ -1,0 +1,374 @@
+// The production store: items, accounts and API keys in Redis, every compound write a Lua script.
+
+import { EventEmitter } from 'node:events';
+import Redis, { type RedisOptions } from 'ioredis';
+import type {
+  Account,
+  ApiKeyInfo,
+  ApiKeyRecord,
+  DeleteOutcome,
+  Invalidation,
+  Item,
+  KvStore,
+  LimitsPatch,
+  ListPage,
+  ListRequest,
+  Scope,
+  SetOutcome,
+  SetRequest,
+  WriteCondition,
+} from '../types';
+import type { Limits } from '../../config';
+import { RedisKeys } from './keys';
+import { loadScripts } from './scripts';
+import { toStoreError } from './errors';
+import { parseItem } from './item-codec';
+
+/** Expired index entries collected per script call: bounded work, amortised over writes and reads. */
+const SWEEP_BATCH = 100;
+
+const LIMIT_NAMES: (keyof Limits)[] = ['maxKeys', 'readsPerSecond', 'writesPerSecond'];
+
+type ScriptReply = (string | number | null)[];
+
+/** The Lua scripts as ioredis commands (see scripts/*.lua for KEYS, ARGV and replies). */
+interface ScriptCommands {
+  setItem(...args: (string | number)[]): Promise<ScriptReply>;
+  deleteItem(...args: (string | number)[]): Promise<ScriptReply>;
+  countKeys(...args: (string | number)[]): Promise<number>;
+  listKeys(...args: (string | number | Buffer)[]): Promise<string[]>;
+  createAccount(...args: (string | number)[]): Promise<number>;
+  createApiKey(...args: (string | number)[]): Promise<number>;
+  revokeApiKey(...args: (string | number)[]): Promise<number>;
+  updateAccountLimits(...args: (string | number)[]): Promise<number>;
+}
+
+export type ScriptedRedis = Redis & ScriptCommands;
+
+export interface RedisStoreOptions {
+  url: string;
+  /** Prefix of every key; lets several deployments or test runs share one Redis. */
+  prefix: string;
+  /** A command that has no reply by then fails with StoreUnavailableError; it may still have run. */
+  commandTimeoutMs: number;
+  onConnectionChange?: (state: 'ready' | 'down', error?: Error) => void;
+}
+
+/**
+ * Connection settings chosen for failing fast: no offline queue (a request while Redis is down fails
+ * at once with 503 instead of waiting), no automatic resend of commands in flight when a connection
+ * drops (a write that may have run is never applied a second time behind the client's back), a
+ * bounded command timeout, and reconnection forever with a short backoff so the service heals itself.
+ */
+export function redisOptions(options: RedisStoreOptions): RedisOptions {
+  return {
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: options.commandTimeoutMs,
+    connectTimeout: Math.max(options.commandTimeoutMs, 1000),
+    retryStrategy: (attempt) => Math.min(50 * attempt, 1000),
+    enableAutoPipelining: true,
+  };
+}
+
+export class RedisStore implements KvStore {
+  readonly kind = 'redis';
+  readonly keys: RedisKeys;
+  /** Commands and scripts. Exposed for the rate limiter, which shares the connection. */
+  readonly client: ScriptedRedis;
+  private readonly subscriber: Redis;
+  private readonly invalidations = new EventEmitter();
+  private subscriberWasReady = false;
+
+  constructor(options: RedisStoreOptions) {
+    this.keys = new RedisKeys(options.prefix);
+    this.client = new Redis(options.url, { ...redisOptions(options), scripts: loadScripts() }) as ScriptedRedis;
+    this.client.on('ready', () => options.onConnectionChange?.('ready'));
+    this.client.on('error', (error: Error) => options.onConnectionChange?.('down', error));
+
+    // The subscriber queues SUBSCRIBE until connected and resubscribes after a reconnect; messages
+    // sent while it was away are lost, so every reconnect invalidates everything.
+    this.subscriber = new Redis(options.url, {
+      ...redisOptions(options),
+      enableOfflineQueue: true,
+      commandTimeout: undefined,
+    });
+    this.subscriber.on('error', () => undefined);
+    this.subscriber.on('ready', () => {
+      if (this.subscriberWasReady) this.invalidations.emit('invalidate', { kind: 'all' } satisfies Invalidation);
+      this.subscriberWasReady = true;
+    });
+    this.subscriber.on('message', (_channel: string, message: string) => {
+      try {
+        this.invalidations.emit('invalidate', JSON.parse(message) as Invalidation);
+      } catch {
+        this.invalidations.emit('invalidate', { kind: 'all' } satisfies Invalidation);
+      }
+    });
+    void this.subscriber.subscribe(this.keys.invalidationChannel()).catch(() => undefined);
+  }
+
+  /** Resolves once the command connection is ready (for start-up and tests). */
+  async ready(timeoutMs = 10_000): Promise<void> {
+    if (this.client.status === 'ready') return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`Redis not ready after ${timeoutMs} ms`)), timeoutMs);
+      this.client.once('ready', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  async getItem(accountId: string, key: string): Promise<Item | null> {
+    const raw = await this.run(() => this.client.get(this.keys.item(accountId, key)));
+    return raw === null ? null : parseItem(key, raw);
+  }
+
+  async setItem(accountId: string, key: string, request: SetRequest): Promise<SetOutcome> {
+    const { condition } = request;
+    const reply = await this.run(() =>
+      this.client.setItem(
+        this.keys.item(accountId, key),
+        this.keys.index(accountId),
+        this.keys.expiry(accountId),
+        this.keys.versions(accountId),
+        key,
+        request.value,
+        request.ttlSeconds === undefined ? '' : request.ttlSeconds * 1000,
+        request.keepTtl ? '1' : '0',
+        condition.kind === 'none' ? 'none' : condition.kind,
+        condition.kind === 'version' ? condition.version : '',
+        request.maxKeys,
+        SWEEP_BATCH,
+      ),
+    );
+    switch (reply[0]) {
+      case 'ok':
+        return {
+          ok: true,
+          created: reply[1] === 1,
+          item: {
+            key,
+            version: String(reply[2]),
+            createdAt: Number(reply[3]),
+            updatedAt: Number(reply[4]),
+            expiresAt: reply[5] === '' ? null : Number(reply[5]),
+          },
+        };
+      case 'exists':
+        return { ok: false, reason: 'exists', currentVersion: String(reply[1]) };
+      case 'version_mismatch':
+        return { ok: false, reason: 'version_mismatch', currentVersion: reply[1] === '' ? null : String(reply[1]) };
+      case 'quota_exceeded':
+        return { ok: false, reason: 'quota_exceeded', maxKeys: request.maxKeys };
+      default:
+        throw new Error(`setItem: unexpected reply ${JSON.stringify(reply[0])}`);
+    }
+  }
+
+  async deleteItem(accountId: string, key: string, condition: WriteCondition): Promise<DeleteOutcome> {
+    if (condition.kind === 'absent') throw new Error('deleteItem: an "absent" condition cannot apply to a delete');
+    const reply = await this.run(() =>
+      this.client.deleteItem(
+        this.keys.item(accountId, key),
+        this.keys.index(accountId),
+        this.keys.expiry(accountId),
+        key,
+        condition.kind === 'version' ? condition.version : '',
+        SWEEP_BATCH,
+      ),
+    );
+    switch (reply[0]) {
+      case 'ok':
+        return { ok: true };
+      case 'not_found':
+        return { ok: false, reason: 'not_found' };
+      case 'version_mismatch':
+        return { ok: false, reason: 'version_mismatch', currentVersion: reply[1] === '' ? null : String(reply[1]) };
+      default:
+        throw new Error(`deleteItem: unexpected reply ${JSON.stringify(reply[0])}`);
+    }
+  }
+
+  async listItems(accountId: string, request: ListRequest): Promise<ListPage> {
+    const { start, stop } = lexRange(request.prefix, request.after);
+    const reply = await this.run(() =>
+      this.client.listKeys(this.keys.index(accountId), this.keys.expiry(accountId), start, stop, request.limit, SWEEP_BATCH),
+    );
+    const nextAfter = reply[0] === '' ? null : reply[0];
+    const listed: { key: string; expiresAt: string }[] = [];
+    for (let i = 1; i < reply.length; i += 2) listed.push({ key: reply[i], expiresAt: reply[i + 1] });
+    if (listed.length === 0) return { items: [], nextAfter };
+
+    // Versions live in the item headers. A key deleted or expired since the index was read is left out.
+    const pipeline = this.client.pipeline();
+    for (const { key } of listed) pipeline.getrange(this.keys.item(accountId, key), 0, 31);
+    const heads = await this.run(() => pipeline.exec());
+    const items: ListPage['items'] = [];
+    listed.forEach(({ key, expiresAt }, i) => {
+      const [error, head] = heads?.[i] ?? [new Error('no reply'), null];
+      if (error) throw toStoreError(error);
+      const version = typeof head === 'string' ? head.slice(0, head.indexOf(':')) : '';
+      if (version !== '') items.push({ key, version, expiresAt: expiresAt === '' ? null : Number(expiresAt) });
+    });
+    return { items, nextAfter };
+  }
+
+  async countKeys(accountId: string): Promise<number> {
+    return this.run(() => this.client.countKeys(this.keys.index(accountId), this.keys.expiry(accountId), SWEEP_BATCH));
+  }
+
+  async createAccount(account: Account, firstKey: ApiKeyRecord): Promise<boolean> {
+    const overrides = LIMIT_NAMES.flatMap((name) =>
+      account.limitOverrides[name] === undefined ? [] : [name, account.limitOverrides[name] as number],
+    );
+    const created = await this.run(() =>
+      this.client.createAccount(
+        this.keys.account(account.id),
+        this.keys.apiKey(firstKey.hash),
+        this.keys.apiKeyId(firstKey.id),
+        this.keys.accountApiKeys(account.id),
+        account.id,
+        account.name ?? '',
+        account.createdAt,
+        firstKey.id,
+        firstKey.hash,
+        firstKey.name ?? '',
+        firstKey.scopes.join(','),
+        firstKey.createdAt,
+        ...overrides,
+      ),
+    );
+    return created === 1;
+  }
+
+  async getAccount(id: string): Promise<Account | null> {
+    const fields = await this.run(() => this.client.hgetall(this.keys.account(id)));
+    return parseAccount(fields);
+  }
+
+  async updateAccountLimits(id: string, patch: LimitsPatch): Promise<Account | null> {
+    const pairs = LIMIT_NAMES.flatMap((name) => (patch[name] === undefined ? [] : [name, patch[name] ?? '']));
+    const updated = await this.run(() => this.client.updateAccountLimits(this.keys.account(id), ...pairs));
+    if (updated === 0) return null;
+    await this.publish({ kind: 'account', id });
+    return this.getAccount(id);
+  }
+
+  async createApiKey(key: ApiKeyRecord): Promise<boolean> {
+    const created = await this.run(() =>
+      this.client.createApiKey(
+        this.keys.account(key.accountId),
+        this.keys.apiKey(key.hash),
+        this.keys.apiKeyId(key.id),
+        this.keys.accountApiKeys(key.accountId),
+        key.accountId,
+        key.id,
+        key.hash,
+        key.name ?? '',
+        key.scopes.join(','),
+        key.createdAt,
+      ),
+    );
+    return created === 1;
+  }
+
+  async listApiKeys(accountId: string): Promise<ApiKeyInfo[]> {
+    const hashes = Object.values(await this.run(() => this.client.hgetall(this.keys.accountApiKeys(accountId))));
+    const records = await Promise.all(hashes.map((hash) => this.run(() => this.client.hgetall(this.keys.apiKey(hash)))));
+    return records
+      .map(parseApiKey)
+      .filter((key): key is ApiKeyInfo => key !== null)
+      .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+  }
+
+  async findApiKey(hash: string): Promise<{ apiKey: ApiKeyInfo; account: Account } | null> {
+    const apiKey = parseApiKey(await this.run(() => this.client.hgetall(this.keys.apiKey(hash))));
+    if (!apiKey) return null;
+    const account = await this.getAccount(apiKey.accountId);
+    return account ? { apiKey, account } : null;
+  }
+
+  async revokeApiKey(keyId: string): Promise<boolean> {
+    const ref = await this.run(() => this.client.hgetall(this.keys.apiKeyId(keyId)));
+    if (!ref.hash || !ref.accountId) return false;
+    const revoked = await this.run(() =>
+      this.client.revokeApiKey(
+        this.keys.apiKeyId(keyId),
+        this.keys.apiKey(ref.hash),
+        this.keys.accountApiKeys(ref.accountId),
+        keyId,
+        ref.hash,
+      ),
+    );
+    if (revoked === 0) return false;
+    await this.publish({ kind: 'apiKey', hash: ref.hash });
+    return true;
+  }
+
+  onInvalidate(listener: (event: Invalidation) => void): () => void {
+    this.invalidations.on('invalidate', listener);
+    return () => this.invalidations.off('invalidate', listener);
+  }
+
+  async ping(): Promise<void> {
+    await this.run(() => this.client.ping());
+  }
+
+  async close(): Promise<void> {
+    this.invalidations.removeAllListeners();
+    await Promise.allSettled([this.client.quit(), this.subscriber.quit()]);
+    this.client.disconnect();
+    this.subscriber.disconnect();
+  }
+
+  /** Tells every replica (this one included, through its own subscription) to drop cached state. */
+  private async publish(event: Invalidation): Promise<void> {
+    // Delivered locally at once too: the replica that made the change must not wait for the round trip.
+    this.invalidations.emit('invalidate', event);
+    await this.run(() => this.client.publish(this.keys.invalidationChannel(), JSON.stringify(event)));
+  }
+
+  private async run<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (error) {
+      throw toStoreError(error);
+    }
+  }
+}
+
+/**
+ * ZRANGEBYLEX bounds for keys starting with `prefix`, after `after`. Keys are compared as bytes;
+ * UTF-8 never contains 0xFF, so "(prefix\xFF" is above every key that starts with the prefix.
+ */
+export function lexRange(prefix: string, after: string | undefined): { start: string | Buffer; stop: string | Buffer } {
+  const stop = prefix === '' ? '+' : Buffer.concat([Buffer.from(`(${prefix}`), Buffer.from([0xff])]);
+  if (after !== undefined && Buffer.compare(Buffer.from(after), Buffer.from(prefix)) >= 0) {
+    return { start: `(${after}`, stop };
+  }
+  return { start: prefix === '' ? '-' : `[${prefix}`, stop };
+}
+
+function parseAccount(fields: Record<string, string>): Account | null {
+  if (!fields.id) return null;
+  const limitOverrides: Partial<Limits> = {};
+  for (const name of LIMIT_NAMES) {
+    const value = fields[`limit:${name}`];
+    if (value !== undefined) limitOverrides[name] = Number(value);
+  }
+  return { id: fields.id, name: fields.name || null, limitOverrides, createdAt: Number(fields.createdAt) };
+}
+
+function parseApiKey(fields: Record<string, string>): ApiKeyInfo | null {
+  if (!fields.id) return null;
+  return {
+    id: fields.id,
+    accountId: fields.accountId,
+    name: fields.name || null,
+    scopes: fields.scopes.split(',') as Scope[],
+    createdAt: Number(fields.createdAt),
+  };
+}

@@ -1,0 +1,88 @@
+--[[
+  Writes one item with its condition, quota check and bookkeeping, atomically.
+
+  KEYS[1] item      "<version>:<createdAt>:<updatedAt>:<expiresAt>:<json>", native PXAT expiry
+  KEYS[2] index     zset of the account's keys, every score 0 (byte order for listing)
+  KEYS[3] expiry    zset of the account's expiring keys, score = expiresAt in ms
+  KEYS[4] versions  the account's version counter (never reset, so versions are never reused)
+
+  ARGV[1] member    the key as the client named it
+  ARGV[2] value     compact JSON text (never decoded here)
+  ARGV[3] ttlMs     time to live in ms, or "" for none
+  ARGV[4] keepTtl   "1": keep the expiry of the value replaced
+  ARGV[5] mode      "none" | "absent" (SET NX) | "version" (compare-and-swap)
+  ARGV[6] expected  the version that must be current (mode "version")
+  ARGV[7] maxKeys   the account's key quota, checked when the write creates a key
+  ARGV[8] sweep     expired index entries to collect at most
+
+  Returns
+    { "ok", created 1|0, version, createdAt, updatedAt, expiresAt|"" }
+    { "exists", currentVersion }            mode "absent" and the key exists
+    { "version_mismatch", currentVersion|"" } mode "version" and the version differs or the key is absent
+    { "quota_exceeded" }                    the write would create a key beyond maxKeys
+]]
+-- @include clock
+-- @include items
+
+local itemKey = KEYS[1]
+local indexKey = KEYS[2]
+local expiryKey = KEYS[3]
+local versionsKey = KEYS[4]
+
+local member = ARGV[1]
+local value = ARGV[2]
+local ttlMs = ARGV[3]
+local keepTtl = ARGV[4] == '1'
+local mode = ARGV[5]
+local expected = ARGV[6]
+local maxKeys = tonumber(ARGV[7])
+local sweepLimit = tonumber(ARGV[8])
+
+local now = nowMs()
+sweepExpired(indexKey, expiryKey, now, sweepLimit)
+
+local current = readHeader(itemKey)
+if mode == 'absent' and current then
+  return { 'exists', current.version }
+end
+if mode == 'version' and (not current or current.version ~= expected) then
+  return { 'version_mismatch', current and current.version or '' }
+end
+if not current and liveCount(indexKey, expiryKey, now) >= maxKeys then
+  return { 'quota_exceeded' }
+end
+
+local version = string.format('%d', redis.call('INCR', versionsKey))
+local createdAt = current and current.createdAt or string.format('%d', now)
+local updatedAt = string.format('%d', now)
+local expiresAt = ''
+if ttlMs ~= '' then
+  expiresAt = string.format('%d', now + tonumber(ttlMs))
+elseif keepTtl and current then
+  expiresAt = current.expiresAt
+end
+
+local payload = version .. ':' .. createdAt .. ':' .. updatedAt .. ':' .. expiresAt .. ':' .. value
+local written
+if expiresAt ~= '' then
+  if mode == 'absent' then
+    written = redis.call('SET', itemKey, payload, 'PXAT', expiresAt, 'NX')
+  else
+    written = redis.call('SET', itemKey, payload, 'PXAT', expiresAt)
+  end
+  redis.call('ZADD', expiryKey, expiresAt, member)
+else
+  if mode == 'absent' then
+    written = redis.call('SET', itemKey, payload, 'NX')
+  else
+    written = redis.call('SET', itemKey, payload)
+  end
+  redis.call('ZREM', expiryKey, member)
+end
+if not written then
+  -- Unreachable: the header read above saw no key, and nothing runs between it and SET.
+  return redis.error_reply('ERR setItem: SET NX refused a key the script saw absent')
+end
+redis.call('ZADD', indexKey, 0, member)
+
+return { 'ok', current and 0 or 1, version, createdAt, updatedAt, expiresAt }

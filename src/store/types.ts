@@ -1,0 +1,133 @@
+// The KvStore contract every backend implements, and the outcomes it returns. Nothing backend-specific.
+
+import type { Limits } from '../config';
+
+/** Times are Unix epoch milliseconds, taken from the store's own clock where expiry depends on them. */
+export interface ItemMeta {
+  key: string;
+  /** Opaque; changes on every write and is never reused within an account, even after delete and re-create. */
+  version: string;
+  createdAt: number;
+  updatedAt: number;
+  expiresAt: number | null;
+}
+
+export interface Item extends ItemMeta {
+  /** The value as compact JSON text, exactly as validated on write; stores never parse it. */
+  value: string;
+}
+
+export type WriteCondition =
+  | { kind: 'none' }
+  /** Write only if the key is absent (SET NX). */
+  | { kind: 'absent' }
+  /** Write or delete only if the key exists at exactly this version (compare-and-swap). */
+  | { kind: 'version'; version: string };
+
+export interface SetRequest {
+  /** Compact JSON text, already validated and within the size limit. */
+  value: string;
+  /** Absent: no expiry, unless keepTtl keeps the remaining TTL of the value being replaced. */
+  ttlSeconds?: number;
+  keepTtl?: boolean;
+  condition: WriteCondition;
+  /** The account's key quota; checked only when the write creates a key. */
+  maxKeys: number;
+}
+
+export type SetOutcome =
+  | { ok: true; created: boolean; item: ItemMeta }
+  | { ok: false; reason: 'exists'; currentVersion: string }
+  | { ok: false; reason: 'version_mismatch'; currentVersion: string | null }
+  | { ok: false; reason: 'quota_exceeded'; maxKeys: number };
+
+export type DeleteOutcome =
+  | { ok: true }
+  | { ok: false; reason: 'not_found' }
+  | { ok: false; reason: 'version_mismatch'; currentVersion: string | null };
+
+export interface ListRequest {
+  /** Only keys starting with these bytes; '' for all. */
+  prefix: string;
+  limit: number;
+  /** Start after this key (exclusive): the last key of the previous page. */
+  after?: string;
+}
+
+export interface ListedItem {
+  key: string;
+  version: string;
+  expiresAt: number | null;
+}
+
+export interface ListPage {
+  /** Live keys in byte order of their UTF-8. A page may hold fewer than `limit` keys and still have a next one. */
+  items: ListedItem[];
+  /** The key to pass as `after` for the next page, or null when there are no more keys. */
+  nextAfter: string | null;
+}
+
+export type Scope = 'read' | 'write';
+
+export interface Account {
+  id: string;
+  name: string | null;
+  /** Only the limits an admin has set for this account; the rest come from the configuration. */
+  limitOverrides: Partial<Limits>;
+  createdAt: number;
+}
+
+/** An API key as stored: never the secret itself, only its SHA-256. */
+export interface ApiKeyRecord {
+  id: string;
+  accountId: string;
+  name: string | null;
+  scopes: Scope[];
+  createdAt: number;
+  /** Hex SHA-256 of the secret; the lookup key. */
+  hash: string;
+}
+
+export type ApiKeyInfo = Omit<ApiKeyRecord, 'hash'>;
+
+/** `null` clears an override, so the configured default applies again. */
+export type LimitsPatch = { [K in keyof Limits]?: number | null };
+
+/** What a replica must forget from its caches; `all` after the store may have missed messages. */
+export type Invalidation = { kind: 'apiKey'; hash: string } | { kind: 'account'; id: string } | { kind: 'all' };
+
+/**
+ * The contract of a store. Expected outcomes (a failed condition, a full quota, a missing key) are
+ * *returned*; a store *throws* only when its backend fails, as StoreUnavailableError when it cannot be
+ * reached. Every write is atomic with its bookkeeping (key count, key index, expiry): it is applied
+ * whole or not at all. An expired key is gone at once from get, list, countKeys and the quota.
+ */
+export interface KvStore {
+  readonly kind: string;
+
+  getItem(accountId: string, key: string): Promise<Item | null>;
+  setItem(accountId: string, key: string, request: SetRequest): Promise<SetOutcome>;
+  deleteItem(accountId: string, key: string, condition: WriteCondition): Promise<DeleteOutcome>;
+  listItems(accountId: string, request: ListRequest): Promise<ListPage>;
+  /** Live keys of the account; exact, expired keys excluded. */
+  countKeys(accountId: string): Promise<number>;
+
+  /** Creates the account with its first API key, atomically; false (and no change) if the id is taken. */
+  createAccount(account: Account, firstKey: ApiKeyRecord): Promise<boolean>;
+  getAccount(id: string): Promise<Account | null>;
+  /** Applies the patch to the account's overrides; null when there is no such account. */
+  updateAccountLimits(id: string, patch: LimitsPatch): Promise<Account | null>;
+  /** False (and no change) when the key's account does not exist. */
+  createApiKey(key: ApiKeyRecord): Promise<boolean>;
+  listApiKeys(accountId: string): Promise<ApiKeyInfo[]>;
+  /** The key with that hash and its account, or null when unknown or revoked. */
+  findApiKey(hash: string): Promise<{ apiKey: ApiKeyInfo; account: Account } | null>;
+  /** Removes the key for good; false when there is no such key. Every replica is told (see onInvalidate). */
+  revokeApiKey(keyId: string): Promise<boolean>;
+  /** Called, on every replica, when a key is revoked or an account's limits change. Returns an unsubscribe. */
+  onInvalidate(listener: (event: Invalidation) => void): () => void;
+
+  /** Resolves when the backend answers; throws StoreUnavailableError otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
