@@ -1,0 +1,115 @@
+// Configuration: one table, every bad variable reported at once, the process stops with one line each.
+
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../../src/config';
+
+const base = { REDIS_URL: 'redis://127.0.0.1:6379' };
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults when only REDIS_URL is set', () => {
+    const config = loadConfig(base);
+    expect(config).toMatchObject({
+      port: 8080,
+      host: undefined,
+      store: { kind: 'redis', redis: { kind: 'standalone', url: 'redis://127.0.0.1:6379' }, prefix: 'kv' },
+      adminToken: undefined,
+      bootstrapApiKey: undefined,
+      maxKeyBytes: 512,
+      maxValueBytes: 1_048_576,
+      maxTtlSeconds: 31_536_000,
+      limits: { maxKeys: 1_000_000, readsPerSecond: 1000, writesPerSecond: 1000 },
+      trustProxy: false,
+      logLevel: 'info',
+    });
+  });
+
+  it('reads every variable of the spec', () => {
+    const config = loadConfig({
+      ...base,
+      PORT: '9000',
+      HOST: '127.0.0.1',
+      KV_REDIS_PREFIX: 'tenant-a',
+      KV_ADMIN_TOKEN: 'a-very-long-admin-token',
+      KV_BOOTSTRAP_API_KEY: 'kv_bootstrap_key_0123456789',
+      KV_MAX_KEY_BYTES: '256',
+      KV_MAX_VALUE_BYTES: '2048',
+      KV_MAX_KEYS: '10',
+      KV_MAX_TTL_SECONDS: '60',
+      KV_READS_PER_SECOND: '5',
+      KV_WRITES_PER_SECOND: '6',
+      KV_TRUST_PROXY: '1',
+      LOG_LEVEL: 'warn',
+    });
+    expect(config).toMatchObject({
+      port: 9000,
+      host: '127.0.0.1',
+      store: { prefix: 'tenant-a' },
+      adminToken: 'a-very-long-admin-token',
+      bootstrapApiKey: 'kv_bootstrap_key_0123456789',
+      maxKeyBytes: 256,
+      maxValueBytes: 2048,
+      maxTtlSeconds: 60,
+      limits: { maxKeys: 10, readsPerSecond: 5, writesPerSecond: 6 },
+      trustProxy: 1,
+      logLevel: 'warn',
+    });
+  });
+
+  it('lists every bad variable at once, one line each', () => {
+    const problems = problemsOf({
+      ...base,
+      PORT: 'eighty',
+      KV_MAX_KEYS: '-1',
+      KV_READS_PER_SECOND: '1.5',
+      LOG_LEVEL: 'loud',
+      KV_TRUST_PROXY: 'maybe?',
+    });
+    expect(problems.map((line) => line.split(':')[0]).sort()).toEqual(
+      ['KV_MAX_KEYS', 'KV_READS_PER_SECOND', 'KV_TRUST_PROXY', 'LOG_LEVEL', 'PORT'].sort(),
+    );
+    expect(problems.find((line) => line.startsWith('PORT'))).toBe('PORT: must be a whole number from 0 to 65535 (got "eighty")');
+  });
+
+  it('refuses a REDIS_URL that is not redis:// or rediss://', () => {
+    expect(problemsOf({ REDIS_URL: 'http://localhost:6379' })).toEqual(['REDIS_URL: must start with redis:// or rediss://']);
+  });
+
+  it('never echoes a secret back in an error', () => {
+    const problems = problemsOf({ ...base, KV_ADMIN_TOKEN: 'short', KV_BOOTSTRAP_API_KEY: 'has space in it here' });
+    expect(problems).toHaveLength(2);
+    expect(problems.join('\n')).not.toContain('short');
+    expect(problems.join('\n')).not.toContain('has space');
+  });
+
+  it('refuses the Cluster and Sentinel variables until they are supported', () => {
+    const problems = problemsOf({ ...base, REDIS_CLUSTER_NODES: '127.0.0.1:7000' });
+    expect(problems).toEqual([expect.stringMatching(/^REDIS_CLUSTER_NODES: is not supported yet/)]);
+  });
+});
+
+describe('the process with a bad configuration', () => {
+  it('exits 1 printing one line per bad variable and nothing else', () => {
+    const result = spawnSync(process.execPath, [path.join(__dirname, '..', '..', 'dist', 'main.js')], {
+      env: { PATH: process.env.PATH, REDIS_URL: 'redis://127.0.0.1:6379', PORT: '99999', KV_MAX_VALUE_BYTES: 'big' },
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.trim().split('\n').sort()).toEqual([
+      'kv: configuration error: KV_MAX_VALUE_BYTES: must be a whole number from 16 to 67108864 (got "big")',
+      'kv: configuration error: PORT: must be a whole number from 0 to 65535 (got "99999")',
+    ]);
+  });
+});
