@@ -45,6 +45,8 @@ export function authContext(res: Response): AuthContext {
 
 export class Authenticator {
   private readonly cache = new Map<string, CacheEntry>();
+  /** The token's hash per request: the throttle and the authentication both need it. */
+  private readonly hashes = new WeakMap<Request, string | null>();
 
   constructor(
     private readonly store: Pick<KvStore, 'findApiKey' | 'onInvalidate'>,
@@ -59,9 +61,9 @@ export class Authenticator {
 
   /** Middleware: 401 unless the request carries a known API key; sets res.locals.auth. */
   readonly authenticate: RequestHandler = async (req: Request, res: Response, next: NextFunction) => {
-    const token = bearerToken(req);
-    if (!token) throw unauthorized();
-    const auth = await this.lookup(hashApiKey(token));
+    const hash = this.tokenHash(req);
+    if (!hash) throw unauthorized();
+    const auth = await this.lookup(hash);
     if (!auth) throw unauthorized();
     res.locals.auth = auth;
     next();
@@ -69,10 +71,20 @@ export class Authenticator {
 
   /** True when the request's key is known-good from the cache: it is no key-guessing attempt. */
   isKnownKey(req: Request): boolean {
-    const token = bearerToken(req);
-    if (!token) return false;
-    const entry = this.cache.get(hashApiKey(token));
+    const hash = this.tokenHash(req);
+    if (!hash) return false;
+    const entry = this.cache.get(hash);
     return entry !== undefined && entry.expires > Date.now();
+  }
+
+  private tokenHash(req: Request): string | null {
+    let hash = this.hashes.get(req);
+    if (hash === undefined) {
+      const token = bearerToken(req);
+      hash = token ? hashApiKey(token) : null;
+      this.hashes.set(req, hash);
+    }
+    return hash;
   }
 
   private async lookup(hash: string): Promise<AuthContext | null> {
