@@ -92,6 +92,7 @@ export class RedisStore implements KvStore {
     this.subscriber = new Redis(options.url, {
       ...redisOptions(options),
       enableOfflineQueue: true,
+      maxRetriesPerRequest: null,
       commandTimeout: undefined,
     });
     this.subscriber.on('error', () => undefined);
@@ -106,19 +107,25 @@ export class RedisStore implements KvStore {
         this.invalidations.emit('invalidate', { kind: 'all' } satisfies Invalidation);
       }
     });
-    void this.subscriber.subscribe(this.keys.invalidationChannel()).catch(() => undefined);
+    this.subscribed = this.subscriber.subscribe(this.keys.invalidationChannel()).then(() => undefined);
+    this.subscribed.catch(() => undefined);
   }
 
-  /** Resolves once the command connection is ready (for start-up and tests). */
+  private readonly subscribed: Promise<void>;
+
+  /** Resolves once commands can run and invalidations are heard (for start-up and tests). */
   async ready(timeoutMs = 10_000): Promise<void> {
-    if (this.client.status === 'ready') return;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`Redis not ready after ${timeoutMs} ms`)), timeoutMs);
-      this.client.once('ready', () => {
-        clearTimeout(timer);
-        resolve();
-      });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`Redis not ready after ${timeoutMs} ms`)), timeoutMs);
     });
+    const connected =
+      this.client.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => this.client.once('ready', () => resolve()));
+    try {
+      await Promise.race([Promise.all([connected, this.subscribed]), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async getItem(accountId: string, key: string): Promise<Item | null> {

@@ -42,7 +42,7 @@ for i, member in ipairs(members) do
   if not expiresAt then
     result[#result + 1] = member
     result[#result + 1] = ''
-  elseif tonumber(expiresAt) > now then
+  elseif tonumber(expiresAt) >= now then
     result[#result + 1] = member
     result[#result + 1] = expiresAt
   end

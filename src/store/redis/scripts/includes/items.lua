@@ -9,10 +9,13 @@ local function readHeader(itemKey)
   return { version = version, createdAt = createdAt, updatedAt = updatedAt, expiresAt = expiresAt }
 end
 
+-- A key is expired once now > expiresAt, exactly as Redis decides for PXAT; hence the exclusive
+-- bound "(now" below: a key whose expiresAt is now is still alive for this millisecond.
+
 -- Drops at most `limit` expired members from both indexes. Expiry itself is native (PXAT); this
 -- only collects the index entries of keys Redis has expired, in bounded batches.
 local function sweepExpired(indexKey, expiryKey, now, limit)
-  local expired = redis.call('ZRANGEBYSCORE', expiryKey, '-inf', now, 'LIMIT', 0, limit)
+  local expired = redis.call('ZRANGEBYSCORE', expiryKey, '-inf', '(' .. now, 'LIMIT', 0, limit)
   if #expired > 0 then
     redis.call('ZREM', indexKey, unpack(expired))
     redis.call('ZREM', expiryKey, unpack(expired))
@@ -21,5 +24,5 @@ end
 
 -- Exact live key count: indexed keys minus those already expired but not yet swept.
 local function liveCount(indexKey, expiryKey, now)
-  return redis.call('ZCARD', indexKey) - redis.call('ZCOUNT', expiryKey, '-inf', now)
+  return redis.call('ZCARD', indexKey) - redis.call('ZCOUNT', expiryKey, '-inf', '(' .. now)
 end
