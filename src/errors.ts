@@ -63,8 +63,8 @@ export const valueTooLarge = (message: string) => new AppError(413, 'value_too_l
 export const unsupportedMediaType = () =>
   new AppError(415, 'unsupported_media_type', 'The request body must be application/json.');
 
-export const rateLimited = (retryAfterSeconds: number) =>
-  new AppError(429, 'rate_limited', 'Too many requests for this account; retry later.', { retryAfter: retryAfterSeconds });
+export const rateLimited = (retryAfterSeconds: number, message = 'Too many requests for this account; retry later.') =>
+  new AppError(429, 'rate_limited', message, { retryAfter: retryAfterSeconds });
 
 export const internal = () => new AppError(500, 'internal', 'Internal error.');
 

@@ -46,7 +46,7 @@ export function readJsonBody(req: Request, maxDepth: number): JsonBody {
   }
   const scan = scanJson(text, maxDepth);
   if (!scan.ok && scan.reason === 'depth') {
-    throw invalidRequest([{ path: 'body.value', message: `must not be nested more than ${maxDepth - 1} levels deep` }]);
+    throw invalidRequest([{ path: 'body', message: `nests deeper than the value limit of ${maxDepth - 1} levels` }]);
   }
   if (!scan.ok) throw invalidJson(`The request body is not valid JSON (at character ${scan.offset}).`);
   return { text, members: scan.members };

@@ -1,7 +1,7 @@
 // Per-account read and write rate limits, and the per-IP throttle on failed authentication.
 
 import type { Request, RequestHandler, Response } from 'express';
-import { rateLimit, type RateLimitInfo, type Store } from 'express-rate-limit';
+import { ipKeyGenerator, rateLimit, type Options, type RateLimitInfo, type Store } from 'express-rate-limit';
 import type { Logger } from 'pino';
 import { rateLimited } from '../errors';
 import { authContext } from './auth';
@@ -55,11 +55,14 @@ export function accountRateLimit(
   });
 }
 
+const AUTH_FAILURE_WINDOW_MS = 60_000;
+
 /**
- * Counts only failed authentications (401) per client IP, so guessing keys is throttled to
- * `perMinute` attempts; past that the IP gets 429 for the rest of the minute, whatever it sends.
- * `isKnownGood` skips requests whose credentials are known-good already, so normal traffic pays
- * nothing. passOnStoreError: true for the same reason as above.
+ * Throttles key guessing per client IP: a request whose credentials are not known-good is refused
+ * with 429 before they are checked once its IP has failed authentication `perMinute` times in the
+ * current minute. Only failures (401) are counted, after the response, so a burst of valid
+ * requests is never throttled here; requests with credentials known-good from the cache cost
+ * nothing. Store errors let the request through, for the reason given on accountRateLimit.
  */
 export function authFailureLimit(
   perMinute: number,
@@ -67,18 +70,30 @@ export function authFailureLimit(
   logger: Logger,
   isKnownGood: (req: Request) => boolean,
 ): RequestHandler {
-  return rateLimit({
-    windowMs: 60_000,
-    limit: perMinute,
-    // No RateLimit headers: they would describe this throttle on every ordinary request.
-    standardHeaders: false,
-    legacyHeaders: false,
-    skip: isKnownGood,
-    skipSuccessfulRequests: true,
-    requestWasSuccessful: (_req, res) => res.statusCode !== 401,
-    store: createStore('auth-failures'),
-    passOnStoreError: true,
-    handler: limitedHandler,
-    logger: limiterLogger(logger),
-  });
+  const store = createStore('auth-failures');
+  void Promise.resolve(store.init?.({ windowMs: AUTH_FAILURE_WINDOW_MS } as Options)).catch((error: unknown) =>
+    logger.warn({ err: error }, 'auth failure limiter: store init failed'),
+  );
+  const failures = async (key: string) => (store.get ? await store.get(key) : undefined);
+
+  return async (req, res, next) => {
+    if (isKnownGood(req)) return next();
+    const key = ipKeyGenerator(req.ip ?? 'unknown');
+    const seen = await failures(key).catch((error: unknown) => {
+      logger.warn({ err: error }, 'auth failure limiter: store error, request let through');
+      return undefined;
+    });
+    if (seen && seen.totalHits >= perMinute && seen.resetTime && seen.resetTime.getTime() > Date.now()) {
+      const retryAfter = Math.max(1, Math.ceil((seen.resetTime.getTime() - Date.now()) / 1000));
+      res.setHeader('Retry-After', String(retryAfter));
+      throw rateLimited(retryAfter, 'Too many failed authentications from this address; retry later.');
+    }
+    res.once('finish', () => {
+      if (res.statusCode !== 401) return;
+      Promise.resolve(store.increment(key)).catch((error: unknown) =>
+        logger.warn({ err: error }, 'auth failure limiter: could not count a failure'),
+      );
+    });
+    next();
+  };
 }

@@ -355,6 +355,14 @@ describeRedis('item routes', () => {
       expect((await c.put('a/b', { value: 2 })).status).toBe(200);
     });
 
+    it('keeps ?, #, %, + and spaces in a percent-encoded key', async () => {
+      const c = await client();
+      const key = 'what? #1 100% a+b';
+      expectWriteEnvelope(await c.put(encodeURIComponent(key), { value: 1 }), 201, key);
+      expect((await c.get(encodeURIComponent(key))).body.data.key).toBe(key);
+      expect((await c.list()).body.data.items.map((item: { key: string }) => item.key)).toEqual([key]);
+    });
+
     it('accepts a key of 512 bytes of UTF-8 made of two-byte characters', async () => {
       const c = await client();
       const key = 'é'.repeat(256);
@@ -472,7 +480,7 @@ describeRedis('item routes', () => {
     it('removes an expired key from GET, list, usage and the quota at once', async () => {
       const c = await client({ maxKeys: 2 });
       await c.put('keep', { value: 1 }).expect(201);
-      await c.put('gone', { value: 1, ttlSeconds: 1 }).expect(201);
+      const gone = await c.put('gone', { value: 1, ttlSeconds: 1 }).expect(201);
       expect((await c.get('gone')).status).toBe(200);
 
       await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -483,6 +491,11 @@ describeRedis('item routes', () => {
       expect(listed.body.data.items.map((item: { key: string }) => item.key)).toEqual(['keep']);
       expect((await c.usage()).body.data.keys).toBe(1);
       expectWriteEnvelope(await c.put('new', { value: 1 }), 201, 'new');
+      expect((await c.del('new')).status).toBe(204);
+      const again = await c.put('gone', { value: 2 });
+      expectWriteEnvelope(again, 201, 'gone');
+      expect(Date.parse(again.body.data.createdAt)).toBeGreaterThan(Date.parse(gone.body.data.createdAt));
+      expect(again.body.data.version).not.toBe(gone.body.data.version);
     });
   });
 

@@ -326,9 +326,14 @@ export class RedisStore implements KvStore {
 
   async close(): Promise<void> {
     this.invalidations.removeAllListeners();
-    await Promise.allSettled([this.client.quit(), this.subscriber.quit()]);
-    this.client.disconnect();
-    this.subscriber.disconnect();
+    // QUIT lets replies in flight arrive; a connection that is down is just dropped (QUIT on it
+    // would wait for a reconnect that is not coming).
+    await Promise.all(
+      [this.client, this.subscriber].map(async (connection) => {
+        if (connection.status === 'ready') await connection.quit().catch(() => connection.disconnect());
+        else connection.disconnect();
+      }),
+    );
   }
 
   /** Tells every replica (this one included, through its own subscription) to drop cached state. */
