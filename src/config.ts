@@ -9,7 +9,10 @@ export interface Limits {
 
 export type RedisConnection = { kind: 'standalone'; url: string };
 
-export type StoreConfig = { kind: 'redis'; redis: RedisConnection; prefix: string; commandTimeoutMs: number };
+/** Redis when a Redis variable is set; otherwise the embedded SQLite store under KV_DATA_DIR. */
+export type StoreConfig =
+  | { kind: 'redis'; redis: RedisConnection; prefix: string; commandTimeoutMs: number }
+  | { kind: 'sqlite'; dataDir: string };
 
 export interface Config {
   port: number;
@@ -121,12 +124,15 @@ export function loadConfig(env: Env = process.env): Config {
   const config: Config = {
     port: read('PORT', integer(0, 65535), 8080),
     host: read('HOST', nonEmpty),
-    store: {
-      kind: 'redis',
-      redis: { kind: 'standalone', url: read('REDIS_URL', redisUrl, '') },
-      prefix: read('KV_REDIS_PREFIX', prefix, 'kv'),
-      commandTimeoutMs: read('KV_REDIS_TIMEOUT_MS', integer(50, 60_000), 2000),
-    },
+    store:
+      env.REDIS_URL !== undefined
+        ? {
+            kind: 'redis',
+            redis: { kind: 'standalone', url: read('REDIS_URL', redisUrl, '') },
+            prefix: read('KV_REDIS_PREFIX', prefix, 'kv'),
+            commandTimeoutMs: read('KV_REDIS_TIMEOUT_MS', integer(50, 60_000), 2000),
+          }
+        : { kind: 'sqlite', dataDir: read('KV_DATA_DIR', nonEmpty, './data') },
     adminToken: read('KV_ADMIN_TOKEN', secret(16)),
     bootstrapApiKey: read('KV_BOOTSTRAP_API_KEY', secret(20)),
     maxKeyBytes: read('KV_MAX_KEY_BYTES', integer(1, 4096), 512),
@@ -145,9 +151,6 @@ export function loadConfig(env: Env = process.env): Config {
   read('REDIS_CLUSTER_NODES', notYet('Redis Cluster, issue #6'));
   read('REDIS_SENTINELS', notYet('Redis Sentinel, issue #6'));
   read('REDIS_SENTINEL_MASTER', notYet('Redis Sentinel, issue #6'));
-  if (env.REDIS_URL === undefined) {
-    problems.push('REDIS_URL: is required (for example redis://127.0.0.1:6379); the embedded store comes with issue #3');
-  }
 
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -5,8 +5,7 @@ import { createApp } from './app';
 import { ensureDefaultAccount } from './bootstrap';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createLogger } from './log';
-import { RedisStore } from './store/redis/redis-store';
-import { createRedisRateLimitStore } from './store/redis/rate-limit-store';
+import { createStore } from './store/create-store';
 
 /** How long in-flight requests get to finish after SIGTERM before connections are cut. */
 const DRAIN_TIMEOUT_MS = 10_000;
@@ -26,18 +25,14 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
 
   let redisUp = false;
-  const store = new RedisStore({
-    url: config.store.redis.url,
-    prefix: config.store.prefix,
-    commandTimeoutMs: config.store.commandTimeoutMs,
-    onConnectionChange: (state, error) => {
-      // Log transitions only: a down Redis emits an error on every reconnect attempt.
-      if (state === 'ready' && !redisUp) logger.info('redis connection ready');
-      if (state === 'down' && redisUp) logger.warn({ err: error }, 'redis connection lost; requests fail with 503 until it is back');
-      redisUp = state === 'ready';
-    },
+  const setup = createStore(config.store, (state, error) => {
+    // Log transitions only: a down Redis emits an error on every reconnect attempt.
+    if (state === 'ready' && !redisUp) logger.info('redis connection ready');
+    if (state === 'down' && redisUp) logger.warn({ err: error }, 'redis connection lost; requests fail with 503 until it is back');
+    redisUp = state === 'ready';
   });
-  logger.info({ store: 'redis', prefix: config.store.prefix }, 'using the Redis store');
+  const { store } = setup;
+  logger.info(setup.describe, `using the ${setup.describe.store === 'sqlite' ? 'embedded SQLite' : 'Redis'} store`);
 
   let bootstrapped = false;
   let draining = false;
@@ -45,7 +40,7 @@ async function main(): Promise<void> {
     config,
     store,
     logger,
-    rateLimitStore: (name) => createRedisRateLimitStore(store.client, store.keys.rateLimit(name)),
+    rateLimitStore: setup.rateLimitStore,
     isReady: () => bootstrapped && !draining,
   });
 
@@ -64,7 +59,7 @@ async function main(): Promise<void> {
   void (async () => {
     for (let attempt = 1; !bootstrapped && !draining; attempt++) {
       try {
-        await store.ready(5000);
+        await setup.ready(5000);
         await ensureDefaultAccount(store, config.bootstrapApiKey, logger, (line) => process.stdout.write(`${line}\n`));
         bootstrapped = true;
       } catch (error) {

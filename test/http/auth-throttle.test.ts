@@ -1,10 +1,9 @@
 // Key guessing is throttled per client IP; valid traffic is not.
 
 import request from 'supertest';
-import { ADMIN_TOKEN, createTestApp, type TestApp } from '../helpers/app';
-import { describeRedis } from '../helpers/redis';
+import { ADMIN_TOKEN, createTestApp, describeStore, type TestApp } from '../helpers/app';
 
-describeRedis('the failed-authentication throttle', () => {
+describeStore('the failed-authentication throttle', () => {
   let t: TestApp;
 
   beforeAll(async () => {

@@ -1,8 +1,7 @@
-// The item routes over HTTP against a real Redis: writes, conditions, reads, exact values, listing, usage, expiry.
+// The item routes over HTTP: writes, conditions, reads, exact values, listing, usage, expiry.
 
 import request, { type Response } from 'supertest';
-import { createTestApp, type TestApp } from '../helpers/app';
-import { describeRedis } from '../helpers/redis';
+import { createTestApp, describeStore, type TestApp } from '../helpers/app';
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/;
 
@@ -30,7 +29,7 @@ function expectWriteEnvelope(res: Response, status: number, key: string) {
   expect(res.headers.etag).toBe(`"${res.body.data.version}"`);
 }
 
-describeRedis('item routes', () => {
+describeStore('item routes', () => {
   let t: TestApp;
 
   beforeAll(async () => {

@@ -8,6 +8,7 @@ import request from 'supertest';
 import { createTestApp, type TestApp } from '../helpers/app';
 import { freePort, startRedisServer, stopProcess } from '../helpers/processes';
 import { describeRedis } from '../helpers/redis';
+import { createRedisTestStore } from '../helpers/stores';
 
 async function eventually<T>(attempt: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -29,7 +30,7 @@ describeRedis('when Redis goes away', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kv-outage-'));
     port = await freePort();
     redis = await startRedisServer(port, dir);
-    t = await createTestApp({ REDIS_URL: `redis://127.0.0.1:${port}`, KV_REDIS_TIMEOUT_MS: '300' });
+    t = await createTestApp({}, await createRedisTestStore({ url: `redis://127.0.0.1:${port}`, commandTimeoutMs: 300 }));
     const account = await t.newAccount();
     auth = `Bearer ${account.apiKey}`;
   });

@@ -1,40 +1,24 @@
 // A revoked key is refused by every replica within a second, even one that just cached it.
 
 import request from 'supertest';
-import pino from 'pino';
-import { createApp } from '../../src/app';
-import { loadConfig } from '../../src/config';
-import { createRedisRateLimitStore } from '../../src/store/redis/rate-limit-store';
-import { RedisStore } from '../../src/store/redis/redis-store';
-import { ADMIN_TOKEN, createTestApp, type TestApp } from '../helpers/app';
+import { ADMIN_TOKEN, appOn, createTestApp, type TestApp } from '../helpers/app';
 import { describeRedis } from '../helpers/redis';
+import { createRedisTestStore, type TestStore } from '../helpers/stores';
 
 describeRedis('API key revocation across replicas', () => {
   let first: TestApp;
-  let secondStore: RedisStore;
-  let second: ReturnType<typeof createApp>;
+  let secondStore: TestStore;
+  let second: ReturnType<typeof appOn>;
 
   beforeAll(async () => {
-    first = await createTestApp();
+    first = await createTestApp({}, 'redis');
     // A second replica: its own connections and caches, the same Redis and prefix.
-    const config = loadConfig({
-      REDIS_URL: process.env.REDIS_URL,
-      KV_REDIS_PREFIX: first.config.store.prefix,
-      KV_ADMIN_TOKEN: ADMIN_TOKEN,
-    });
-    secondStore = new RedisStore({ url: config.store.redis.url, prefix: config.store.prefix, commandTimeoutMs: 2000 });
-    await secondStore.ready();
-    second = createApp({
-      config,
-      store: secondStore,
-      logger: pino({ level: 'silent' }),
-      rateLimitStore: (name) => createRedisRateLimitStore(secondStore.client, secondStore.keys.rateLimit(name)),
-      isReady: () => true,
-    });
+    secondStore = await createRedisTestStore({ prefix: first.testStore.env.KV_REDIS_PREFIX });
+    second = appOn(secondStore, { config: first.config });
   });
 
   afterAll(async () => {
-    await secondStore.close();
+    await secondStore.store.close();
     await first.close();
   });
 

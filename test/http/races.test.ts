@@ -1,10 +1,9 @@
 // Concurrent clients through HTTP: one winner for set-if-not-exists, no lost CAS update, exact quota.
 
 import request from 'supertest';
-import { createTestApp, type TestApp } from '../helpers/app';
-import { describeRedis } from '../helpers/redis';
+import { createTestApp, describeStore, type TestApp } from '../helpers/app';
 
-describeRedis('concurrent requests', () => {
+describeStore('concurrent requests', () => {
   let t: TestApp;
 
   beforeAll(async () => {

@@ -1,0 +1,43 @@
+// Picks the store the configuration names, with the rate-limit counters that belong to it.
+
+import { MemoryStore } from 'express-rate-limit';
+import type { StoreConfig } from '../config';
+import type { RateLimitStoreFactory } from '../http/rate-limits';
+import type { KvStore } from './types';
+import { createRedisRateLimitStore } from './redis/rate-limit-store';
+import { RedisStore, type RedisStoreOptions } from './redis/redis-store';
+import { SqliteStore } from './sqlite/sqlite-store';
+
+export interface StoreSetup {
+  store: KvStore;
+  /** Redis counters shared by all replicas; in-process counters for the single embedded process. */
+  rateLimitStore: RateLimitStoreFactory;
+  /** Resolves once the store can serve; with Redis, once connected (it may not be yet). */
+  ready(timeoutMs: number): Promise<void>;
+  /** For the start-up log: which store, and where its data lives. */
+  describe: Record<string, string>;
+}
+
+export function createStore(config: StoreConfig, onConnectionChange?: RedisStoreOptions['onConnectionChange']): StoreSetup {
+  if (config.kind === 'sqlite') {
+    const store = new SqliteStore({ dataDir: config.dataDir });
+    return {
+      store,
+      rateLimitStore: () => new MemoryStore(),
+      ready: async () => undefined,
+      describe: { store: 'sqlite', file: store.file },
+    };
+  }
+  const store = new RedisStore({
+    url: config.redis.url,
+    prefix: config.prefix,
+    commandTimeoutMs: config.commandTimeoutMs,
+    onConnectionChange,
+  });
+  return {
+    store,
+    rateLimitStore: (name) => createRedisRateLimitStore(store.client, store.keys.rateLimit(name)),
+    ready: (timeoutMs) => store.ready(timeoutMs),
+    describe: { store: 'redis', prefix: config.prefix },
+  };
+}

@@ -1,0 +1,48 @@
+// The embedded store's tables. Keys are BLOBs of UTF-8 so SQLite orders them byte by byte.
+
+/** Bumped when the tables change; a database from a newer KV is refused rather than misread. */
+export const SCHEMA_VERSION = 1;
+
+export const SCHEMA = `
+CREATE TABLE IF NOT EXISTS items (
+  account_id TEXT NOT NULL,
+  key BLOB NOT NULL,
+  value TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  UNIQUE (account_id, key)
+);
+-- Expired rows of one account (quota and count), and of all accounts (the background sweep).
+CREATE INDEX IF NOT EXISTS items_account_expiry ON items (account_id, expires_at) WHERE expires_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS items_expiry ON items (expires_at) WHERE expires_at IS NOT NULL;
+
+-- Per-account item bookkeeping: the version counter (never reset, so versions are never reused)
+-- and the number of rows in items, expired rows not yet swept included.
+CREATE TABLE IF NOT EXISTS item_accounts (
+  account_id TEXT PRIMARY KEY,
+  last_version INTEGER NOT NULL,
+  row_count INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS accounts (
+  id TEXT PRIMARY KEY,
+  name TEXT,
+  created_at INTEGER NOT NULL,
+  max_keys INTEGER,
+  reads_per_second INTEGER,
+  writes_per_second INTEGER
+);
+
+-- API keys by the SHA-256 of their secret; the secret itself is never stored.
+CREATE TABLE IF NOT EXISTS api_keys (
+  hash TEXT PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  account_id TEXT NOT NULL REFERENCES accounts (id),
+  name TEXT,
+  scopes TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS api_keys_account ON api_keys (account_id);
+`;

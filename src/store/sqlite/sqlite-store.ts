@@ -1,0 +1,409 @@
+// The embedded store: the same contract as Redis on one SQLite file, for a single process.
+
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { Limits } from '../../config';
+import { StoreUnavailableError } from '../../errors';
+import type {
+  Account,
+  ApiKeyInfo,
+  ApiKeyRecord,
+  DeleteOutcome,
+  Invalidation,
+  Item,
+  KvStore,
+  LimitsPatch,
+  ListPage,
+  ListRequest,
+  Scope,
+  SetOutcome,
+  SetRequest,
+  WriteCondition,
+} from '../types';
+import { SCHEMA, SCHEMA_VERSION } from './schema';
+
+export const DATABASE_FILE = 'kv.sqlite';
+
+/** Expired rows deleted per write and per background pass: bounded work, like the Redis sweep. */
+const SWEEP_BATCH = 100;
+const BACKGROUND_SWEEP_BATCH = 1000;
+const BACKGROUND_SWEEP_MS = 1000;
+
+/** Column of each limit override. */
+const LIMIT_COLUMNS: Record<keyof Limits, string> = {
+  maxKeys: 'max_keys',
+  readsPerSecond: 'reads_per_second',
+  writesPerSecond: 'writes_per_second',
+};
+
+/** SQLite failures that mean "cannot serve now" (503) rather than a bug (500). */
+const UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|NOMEM|PROTOCOL)/;
+
+interface ItemRow {
+  value: string;
+  version: number;
+  created_at: number;
+  updated_at: number;
+  expires_at: number | null;
+}
+
+interface AccountRow {
+  id: string;
+  name: string | null;
+  created_at: number;
+  max_keys: number | null;
+  reads_per_second: number | null;
+  writes_per_second: number | null;
+}
+
+interface ApiKeyRow {
+  id: string;
+  account_id: string;
+  name: string | null;
+  scopes: string;
+  created_at: number;
+}
+
+export interface SqliteStoreOptions {
+  /** Folder of the database file; created if missing. */
+  dataDir: string;
+  /** Delete expired rows in the background every second. Defaults to true. */
+  backgroundSweep?: boolean;
+}
+
+const keyBytes = (key: string) => Buffer.from(key, 'utf8');
+const isAlive = (expiresAt: number | null, now: number) => expiresAt === null || expiresAt >= now;
+
+/**
+ * Atomicity comes from SQLite transactions: every read-then-write runs in an IMMEDIATE transaction,
+ * which takes the write lock first, so no other writer (in this or another process) can interleave.
+ * WAL journal with synchronous=NORMAL: a committed write survives the process being killed; an OS
+ * crash or power loss can lose the last commits, like Redis with appendfsync everysec. A key is
+ * expired once now > expiresAt (as in Redis); expired rows are invisible at once and deleted in
+ * bounded batches by writes and by a background sweep.
+ */
+export class SqliteStore implements KvStore {
+  readonly kind = 'sqlite';
+  readonly file: string;
+  private readonly db: Database.Database;
+  private readonly invalidations = new EventEmitter();
+  private readonly sweepTimer: NodeJS.Timeout | undefined;
+  private readonly statements;
+  private readonly listStatements = new Map<string, Database.Statement<unknown[], { key: Buffer; version: number; expires_at: number | null }>>();
+
+  constructor(options: SqliteStoreOptions) {
+    fs.mkdirSync(options.dataDir, { recursive: true });
+    this.file = path.resolve(options.dataDir, DATABASE_FILE);
+    this.db = new Database(this.file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      throw new Error(`${this.file} was written by a newer KV (schema ${version}; this one knows ${SCHEMA_VERSION})`);
+    }
+    this.db.exec(SCHEMA);
+    this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    this.statements = this.prepare();
+    if (options.backgroundSweep !== false) {
+      this.sweepTimer = setInterval(() => this.sweepAll(), BACKGROUND_SWEEP_MS);
+      this.sweepTimer.unref();
+    }
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      getItem: db.prepare<[string, Buffer], ItemRow>(
+        'SELECT value, version, created_at, updated_at, expires_at FROM items WHERE account_id = ? AND key = ?',
+      ),
+      itemHeader: db.prepare<[string, Buffer], Omit<ItemRow, 'value'>>(
+        'SELECT version, created_at, updated_at, expires_at FROM items WHERE account_id = ? AND key = ?',
+      ),
+      nextVersion: db.prepare<[string], { last_version: number }>(
+        `INSERT INTO item_accounts (account_id, last_version, row_count) VALUES (?, 1, 0)
+         ON CONFLICT (account_id) DO UPDATE SET last_version = last_version + 1 RETURNING last_version`,
+      ),
+      upsertItem: db.prepare(
+        `INSERT INTO items (account_id, key, value, version, created_at, updated_at, expires_at)
+         VALUES (@accountId, @key, @value, @version, @createdAt, @updatedAt, @expiresAt)
+         ON CONFLICT (account_id, key) DO UPDATE SET value = excluded.value, version = excluded.version,
+           created_at = excluded.created_at, updated_at = excluded.updated_at, expires_at = excluded.expires_at`,
+      ),
+      deleteItem: db.prepare<[string, Buffer]>('DELETE FROM items WHERE account_id = ? AND key = ?'),
+      addRows: db.prepare<[number, string]>('UPDATE item_accounts SET row_count = row_count + ? WHERE account_id = ?'),
+      rowCount: db.prepare<[string], { row_count: number }>('SELECT row_count FROM item_accounts WHERE account_id = ?'),
+      expiredCount: db.prepare<[string, number], { n: number }>(
+        'SELECT count(*) AS n FROM items WHERE account_id = ? AND expires_at IS NOT NULL AND expires_at < ?',
+      ),
+      sweepAccount: db.prepare<[string, number, number]>(
+        `DELETE FROM items WHERE rowid IN (SELECT rowid FROM items
+           WHERE account_id = ? AND expires_at IS NOT NULL AND expires_at < ? LIMIT ?)`,
+      ),
+      sweepAll: db.prepare<[number, number], { account_id: string; n: number }>(
+        `DELETE FROM items WHERE rowid IN (SELECT rowid FROM items
+           WHERE expires_at IS NOT NULL AND expires_at < ? LIMIT ?) RETURNING account_id, 1 AS n`,
+      ),
+      insertAccount: db.prepare(
+        `INSERT INTO accounts (id, name, created_at, max_keys, reads_per_second, writes_per_second)
+         VALUES (@id, @name, @createdAt, @maxKeys, @readsPerSecond, @writesPerSecond) ON CONFLICT (id) DO NOTHING`,
+      ),
+      getAccount: db.prepare<[string], AccountRow>('SELECT * FROM accounts WHERE id = ?'),
+      insertApiKey: db.prepare(
+        `INSERT INTO api_keys (hash, id, account_id, name, scopes, created_at)
+         VALUES (@hash, @id, @accountId, @name, @scopes, @createdAt)`,
+      ),
+      findApiKey: db.prepare<[string], ApiKeyRow>('SELECT id, account_id, name, scopes, created_at FROM api_keys WHERE hash = ?'),
+      listApiKeys: db.prepare<[string], ApiKeyRow>(
+        'SELECT id, account_id, name, scopes, created_at FROM api_keys WHERE account_id = ? ORDER BY created_at, id',
+      ),
+      revokeApiKey: db.prepare<[string], { hash: string }>('DELETE FROM api_keys WHERE id = ? RETURNING hash'),
+      ping: db.prepare('SELECT 1'),
+    };
+  }
+
+  async getItem(accountId: string, key: string): Promise<Item | null> {
+    const row = this.run(() => this.statements.getItem.get(accountId, keyBytes(key)));
+    if (!row || !isAlive(row.expires_at, Date.now())) return null;
+    return {
+      key,
+      value: row.value,
+      version: String(row.version),
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+      expiresAt: row.expires_at,
+    };
+  }
+
+  async setItem(accountId: string, key: string, request: SetRequest): Promise<SetOutcome> {
+    const write = this.db.transaction((): SetOutcome => {
+      const s = this.statements;
+      const now = Date.now();
+      const bytes = keyBytes(key);
+      this.sweepAccount(accountId, now, SWEEP_BATCH);
+      const row = s.itemHeader.get(accountId, bytes);
+      const current = row && isAlive(row.expires_at, now) ? row : undefined;
+      const { condition } = request;
+      if (condition.kind === 'absent' && current) {
+        return { ok: false, reason: 'exists', currentVersion: String(current.version) };
+      }
+      if (condition.kind === 'version' && (!current || String(current.version) !== condition.version)) {
+        return { ok: false, reason: 'version_mismatch', currentVersion: current ? String(current.version) : null };
+      }
+      if (!current && this.liveCount(accountId, now) >= request.maxKeys) {
+        return { ok: false, reason: 'quota_exceeded', maxKeys: request.maxKeys };
+      }
+
+      const version = s.nextVersion.get(accountId)!.last_version;
+      let expiresAt: number | null = null;
+      if (request.ttlSeconds !== undefined) expiresAt = now + request.ttlSeconds * 1000;
+      else if (request.keepTtl && current) expiresAt = current.expires_at;
+      const createdAt = current ? current.created_at : now;
+      s.upsertItem.run({ accountId, key: bytes, value: request.value, version, createdAt, updatedAt: now, expiresAt });
+      // An expired row that was still there was replaced in place: the row count stays.
+      if (!row) s.addRows.run(1, accountId);
+      return { ok: true, created: !current, item: { key, version: String(version), createdAt, updatedAt: now, expiresAt } };
+    });
+    return this.run(() => write.immediate());
+  }
+
+  async deleteItem(accountId: string, key: string, condition: WriteCondition): Promise<DeleteOutcome> {
+    if (condition.kind === 'absent') throw new Error('deleteItem: an "absent" condition cannot apply to a delete');
+    const remove = this.db.transaction((): DeleteOutcome => {
+      const s = this.statements;
+      const now = Date.now();
+      const bytes = keyBytes(key);
+      const row = s.itemHeader.get(accountId, bytes);
+      const current = row && isAlive(row.expires_at, now) ? row : undefined;
+      if (condition.kind === 'version' && (!current || String(current.version) !== condition.version)) {
+        return { ok: false, reason: 'version_mismatch', currentVersion: current ? String(current.version) : null };
+      }
+      // An expired row still there is deleted too; for the client it was already gone.
+      if (row) {
+        s.deleteItem.run(accountId, bytes);
+        s.addRows.run(-1, accountId);
+      }
+      return current ? { ok: true } : { ok: false, reason: 'not_found' };
+    });
+    return this.run(() => remove.immediate());
+  }
+
+  async listItems(accountId: string, request: ListRequest): Promise<ListPage> {
+    const now = Date.now();
+    const conditions = ['account_id = ?', '(expires_at IS NULL OR expires_at >= ?)'];
+    const params: (string | number | Buffer)[] = [accountId, now];
+    if (request.prefix !== '') {
+      // UTF-8 never contains 0xFF, so prefix + 0xFF is above every key that starts with the prefix.
+      const prefix = keyBytes(request.prefix);
+      conditions.push('key >= ?', 'key < ?');
+      params.push(prefix, Buffer.concat([prefix, Buffer.from([0xff])]));
+    }
+    if (request.after !== undefined) {
+      conditions.push('key > ?');
+      params.push(keyBytes(request.after));
+    }
+    const sql = `SELECT key, version, expires_at FROM items WHERE ${conditions.join(' AND ')} ORDER BY key LIMIT ?`;
+    const rows = this.run(() => this.listStatement(sql).all(...params, request.limit + 1));
+    const more = rows.length > request.limit;
+    const page = more ? rows.slice(0, request.limit) : rows;
+    const items = page.map((row) => ({ key: row.key.toString('utf8'), version: String(row.version), expiresAt: row.expires_at }));
+    return { items, nextAfter: more ? items[items.length - 1].key : null };
+  }
+
+  async countKeys(accountId: string): Promise<number> {
+    return this.run(() => this.liveCount(accountId, Date.now()));
+  }
+
+  async createAccount(account: Account, firstKey: ApiKeyRecord): Promise<boolean> {
+    const create = this.db.transaction((): boolean => {
+      const inserted = this.statements.insertAccount.run({
+        id: account.id,
+        name: account.name,
+        createdAt: account.createdAt,
+        maxKeys: account.limitOverrides.maxKeys ?? null,
+        readsPerSecond: account.limitOverrides.readsPerSecond ?? null,
+        writesPerSecond: account.limitOverrides.writesPerSecond ?? null,
+      });
+      if (inserted.changes === 0) return false;
+      this.insertApiKey(firstKey);
+      return true;
+    });
+    return this.run(() => create.immediate());
+  }
+
+  async getAccount(id: string): Promise<Account | null> {
+    const row = this.run(() => this.statements.getAccount.get(id));
+    return row ? toAccount(row) : null;
+  }
+
+  async updateAccountLimits(id: string, patch: LimitsPatch): Promise<Account | null> {
+    const names = (Object.keys(LIMIT_COLUMNS) as (keyof Limits)[]).filter((name) => patch[name] !== undefined);
+    const update = this.db.transaction((): AccountRow | undefined => {
+      if (names.length > 0) {
+        const assignments = names.map((name) => `${LIMIT_COLUMNS[name]} = ?`).join(', ');
+        this.db.prepare(`UPDATE accounts SET ${assignments} WHERE id = ?`).run(...names.map((name) => patch[name] ?? null), id);
+      }
+      return this.statements.getAccount.get(id);
+    });
+    const row = this.run(() => update.immediate());
+    if (!row) return null;
+    this.invalidations.emit('invalidate', { kind: 'account', id } satisfies Invalidation);
+    return toAccount(row);
+  }
+
+  async createApiKey(key: ApiKeyRecord): Promise<boolean> {
+    const create = this.db.transaction((): boolean => {
+      if (!this.statements.getAccount.get(key.accountId)) return false;
+      this.insertApiKey(key);
+      return true;
+    });
+    return this.run(() => create.immediate());
+  }
+
+  async listApiKeys(accountId: string): Promise<ApiKeyInfo[]> {
+    return this.run(() => this.statements.listApiKeys.all(accountId)).map(toApiKey);
+  }
+
+  async findApiKey(hash: string): Promise<{ apiKey: ApiKeyInfo; account: Account } | null> {
+    const keyRow = this.run(() => this.statements.findApiKey.get(hash));
+    if (!keyRow) return null;
+    const accountRow = this.run(() => this.statements.getAccount.get(keyRow.account_id));
+    return accountRow ? { apiKey: toApiKey(keyRow), account: toAccount(accountRow) } : null;
+  }
+
+  async revokeApiKey(keyId: string): Promise<boolean> {
+    const revoked = this.run(() => this.statements.revokeApiKey.get(keyId));
+    if (!revoked) return false;
+    this.invalidations.emit('invalidate', { kind: 'apiKey', hash: revoked.hash } satisfies Invalidation);
+    return true;
+  }
+
+  onInvalidate(listener: (event: Invalidation) => void): () => void {
+    this.invalidations.on('invalidate', listener);
+    return () => this.invalidations.off('invalidate', listener);
+  }
+
+  async ping(): Promise<void> {
+    this.run(() => this.statements.ping.get());
+  }
+
+  async close(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.invalidations.removeAllListeners();
+    if (this.db.open) this.db.close();
+  }
+
+  /** Deletes up to one batch of expired rows of every account; run by the background timer. */
+  sweepAll(now = Date.now()): number {
+    const sweep = this.db.transaction((): number => {
+      const removed = this.statements.sweepAll.all(now, BACKGROUND_SWEEP_BATCH);
+      const perAccount = new Map<string, number>();
+      for (const { account_id } of removed) perAccount.set(account_id, (perAccount.get(account_id) ?? 0) + 1);
+      for (const [accountId, n] of perAccount) this.statements.addRows.run(-n, accountId);
+      return removed.length;
+    });
+    try {
+      return sweep.immediate();
+    } catch {
+      // Busy or closed: the next pass, or the next write of that account, collects these rows.
+      return 0;
+    }
+  }
+
+  /** One of the four shapes of the listing query (with or without prefix and cursor), prepared once. */
+  private listStatement(sql: string) {
+    let statement = this.listStatements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare<unknown[], { key: Buffer; version: number; expires_at: number | null }>(sql);
+      this.listStatements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  private sweepAccount(accountId: string, now: number, limit: number): void {
+    const { changes } = this.statements.sweepAccount.run(accountId, now, limit);
+    if (changes > 0) this.statements.addRows.run(-changes, accountId);
+  }
+
+  /** Rows of the account minus its expired rows not yet swept: exact the moment a key expires. */
+  private liveCount(accountId: string, now: number): number {
+    const rows = this.statements.rowCount.get(accountId)?.row_count ?? 0;
+    return rows - this.statements.expiredCount.get(accountId, now)!.n;
+  }
+
+  private insertApiKey(key: ApiKeyRecord): void {
+    this.statements.insertApiKey.run({
+      hash: key.hash,
+      id: key.id,
+      accountId: key.accountId,
+      name: key.name,
+      scopes: key.scopes.join(','),
+      createdAt: key.createdAt,
+    });
+  }
+
+  private run<T>(operation: () => T): T {
+    try {
+      return operation();
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (!this.db.open || (typeof code === 'string' && UNAVAILABLE_CODES.test(code))) throw new StoreUnavailableError(error);
+      throw error;
+    }
+  }
+}
+
+function toAccount(row: AccountRow): Account {
+  const limitOverrides: Partial<Limits> = {};
+  for (const [name, column] of Object.entries(LIMIT_COLUMNS) as [keyof Limits, keyof AccountRow][]) {
+    if (row[column] !== null) limitOverrides[name] = row[column] as number;
+  }
+  return { id: row.id, name: row.name, limitOverrides, createdAt: row.created_at };
+}
+
+function toApiKey(row: ApiKeyRow): ApiKeyInfo {
+  return { id: row.id, accountId: row.account_id, name: row.name, scopes: row.scopes.split(',') as Scope[], createdAt: row.created_at };
+}

@@ -1,0 +1,107 @@
+// Stores for tests, of either kind: the kind this jest project runs (KV_TEST_STORE), isolated per test file.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { MemoryStore } from 'express-rate-limit';
+import type { RateLimitStoreFactory } from '../../src/http/rate-limits';
+import { createRedisRateLimitStore } from '../../src/store/redis/rate-limit-store';
+import { RedisStore } from '../../src/store/redis/redis-store';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
+import type { KvStore } from '../../src/store/types';
+import { randomString } from './ids';
+import { hasRedis } from './redis';
+
+export type StoreKind = 'redis' | 'sqlite';
+
+/** The store this jest project tests (see jest.config.js); the embedded one by default. */
+export const storeKind: StoreKind = process.env.KV_TEST_STORE === 'redis' ? 'redis' : 'sqlite';
+
+/** `describe`, or skipped when this project's store is Redis and no Redis was found. */
+export const describeStore = storeKind === 'redis' && !hasRedis ? describe.skip : describe;
+
+export interface TestStore {
+  kind: StoreKind;
+  store: KvStore;
+  rateLimitStore: RateLimitStoreFactory;
+  /** The environment that points a service process or loadConfig at this same data. */
+  env: Record<string, string>;
+  /** Every byte the store holds (key names, values, files), to prove what is never stored. */
+  dump(): Promise<Buffer>;
+  /** Cuts the store off: every operation fails as if its backend were unreachable. */
+  cutOff(): Promise<void>;
+  /** Deletes everything the store wrote and closes it. */
+  destroy(): Promise<void>;
+}
+
+export async function createTestStore(kind: StoreKind = storeKind): Promise<TestStore> {
+  return kind === 'redis' ? createRedisTestStore() : createSqliteTestStore();
+}
+
+/** A Redis test store under a random prefix; by default on REDIS_URL, or on a Redis of the test's own. */
+export async function createRedisTestStore(
+  options: { url?: string; commandTimeoutMs?: number; prefix?: string } = {},
+): Promise<TestStore> {
+  const url = options.url ?? process.env.REDIS_URL!;
+  const prefix = options.prefix ?? `kvtest-${randomString(12)}`;
+  const commandTimeoutMs = options.commandTimeoutMs ?? 2000;
+  const store = new RedisStore({ url, prefix, commandTimeoutMs });
+  await store.ready();
+  const names = async () => {
+    const found: Buffer[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await store.client.scanBuffer(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next.toString();
+      found.push(...batch);
+    } while (cursor !== '0');
+    return found;
+  };
+  return {
+    kind: 'redis',
+    store,
+    rateLimitStore: (name) => createRedisRateLimitStore(store.client, store.keys.rateLimit(name)),
+    env: { REDIS_URL: url, KV_REDIS_PREFIX: prefix, KV_REDIS_TIMEOUT_MS: String(commandTimeoutMs) },
+    async dump() {
+      const parts: Buffer[] = [];
+      for (const name of await names()) {
+        parts.push(name);
+        const dumped = await store.client.dumpBuffer(name);
+        if (dumped) parts.push(dumped);
+      }
+      return Buffer.concat(parts);
+    },
+    async cutOff() {
+      store.client.disconnect();
+    },
+    async destroy() {
+      if (store.client.status !== 'ready') await store.client.connect().catch(() => undefined);
+      const found = await names();
+      for (let i = 0; i < found.length; i += 500) await store.client.unlink(...found.slice(i, i + 500));
+      await store.close();
+    },
+  };
+}
+
+async function createSqliteTestStore(): Promise<TestStore> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvtest-'));
+  const store = new SqliteStore({ dataDir });
+  return {
+    kind: 'sqlite',
+    store,
+    rateLimitStore: () => new MemoryStore(),
+    env: { KV_DATA_DIR: dataDir },
+    async dump() {
+      return Buffer.concat(
+        fs.readdirSync(dataDir).map((name) => fs.readFileSync(path.join(dataDir, name))),
+      );
+    },
+    async cutOff() {
+      await store.close();
+    },
+    async destroy() {
+      await store.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
