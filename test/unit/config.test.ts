@@ -34,6 +34,15 @@ describe('loadConfig', () => {
     });
   });
 
+  it('chooses the embedded store under ./data when no Redis variable is set', () => {
+    expect(loadConfig({}).store).toEqual({ kind: 'sqlite', dataDir: './data' });
+    expect(loadConfig({ KV_DATA_DIR: '/var/lib/kv' }).store).toEqual({ kind: 'sqlite', dataDir: '/var/lib/kv' });
+  });
+
+  it('chooses Redis when REDIS_URL is set, whatever KV_DATA_DIR says', () => {
+    expect(loadConfig({ ...base, KV_DATA_DIR: '/var/lib/kv' }).store).toMatchObject({ kind: 'redis' });
+  });
+
   it('reads every variable of the spec', () => {
     const config = loadConfig({
       ...base,
