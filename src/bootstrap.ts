@@ -25,7 +25,7 @@ export async function ensureDefaultAccount(
     logger.info({ accountId: DEFAULT_ACCOUNT_ID, keyId: record.id }, 'created the default account with KV_BOOTSTRAP_API_KEY');
     return undefined;
   }
-  logger.info({ accountId: DEFAULT_ACCOUNT_ID, keyId: record.id }, 'created the default account; its API key is printed once below');
+  logger.info({ accountId: DEFAULT_ACCOUNT_ID, keyId: record.id }, 'created the default account; its API key is printed once on stdout');
   print(`\n  Default account API key (shown once, store it now):\n\n    ${secret}\n`);
   return secret;
 }

@@ -21,3 +21,43 @@ describeStoreConformance('sqlite', {
     fs.rmSync(dirs.get(store)!, { recursive: true, force: true });
   },
 });
+
+describe('SqliteStore expiry sweep', () => {
+  let dataDir: string;
+  let store: SqliteStore;
+
+  beforeEach(() => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvtest-'));
+    store = new SqliteStore({ dataDir, backgroundSweep: false });
+  });
+  afterEach(async () => {
+    await store.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const put = (key: string, ttlSeconds?: number) =>
+    store.setItem('acc_sweep', key, { value: '1', ttlSeconds, condition: { kind: 'none' }, maxKeys: 10_000 });
+
+  it('deletes expired rows in bounded batches while the count stays exact throughout', async () => {
+    await Promise.all(Array.from({ length: 1500 }, (_, i) => put(`short${i}`, 1)));
+    await Promise.all(Array.from({ length: 3 }, (_, i) => put(`long${i}`)));
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+
+    expect(await store.countKeys('acc_sweep')).toBe(3);
+    expect(store.sweepAll()).toBe(1000);
+    expect(await store.countKeys('acc_sweep')).toBe(3);
+    expect(store.sweepAll()).toBe(500);
+    expect(store.sweepAll()).toBe(0);
+    expect(await store.countKeys('acc_sweep')).toBe(3);
+    const page = await store.listItems('acc_sweep', { prefix: '', limit: 1000 });
+    expect(page.items.map((item) => item.key)).toEqual(['long0', 'long1', 'long2']);
+  });
+
+  it('counts a key as gone the moment it expires, before any sweep', async () => {
+    await put('soon', 1);
+    await put('stays');
+    expect(await store.countKeys('acc_sweep')).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect(await store.countKeys('acc_sweep')).toBe(1);
+  });
+});
