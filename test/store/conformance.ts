@@ -14,6 +14,7 @@ import type {
   WriteCondition,
 } from '../../src/store/types';
 import { randomAccountId, randomId, randomString } from '../helpers/ids';
+import { eventually, sleep } from '../helpers/wait';
 
 /** How the suite gets a store and disposes of it; one store serves the whole suite. */
 export interface StoreSetup {
@@ -51,27 +52,11 @@ function utf8Compare(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 function expectNearNow(ms: number, offsetMs = 0): void {
   expect(Math.abs(ms - (Date.now() + offsetMs))).toBeLessThan(CLOCK_TOLERANCE_MS);
 }
 
-/** Retries the assertion until it passes or the time is up, then fails with its last error. */
-async function eventually(assertion: () => Promise<void> | void, timeoutMs: number, intervalMs = 20): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await assertion();
-      return;
-    } catch (error) {
-      if (Date.now() >= deadline) throw error;
-      await sleep(intervalMs);
-    }
-  }
-}
 
 function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');

@@ -6,6 +6,7 @@ import type { Invalidation, KvStore, ListedItem } from '../../src/store/types';
 import { randomAccountId, randomId, randomString } from '../helpers/ids';
 import { createTestRedisStore, describeRedis, destroyTestRedisStore, scanTestKeys, testRedisPrefix } from '../helpers/redis';
 import { describeStoreConformance } from './conformance';
+import { eventually, sleep } from '../helpers/wait';
 
 // An ioredis dependency without type declarations: Redis Cluster's CRC16 slot of a key.
 const keySlot = require('cluster-key-slot') as (key: string | Buffer) => number;
@@ -14,22 +15,7 @@ const keySlot = require('cluster-key-slot') as (key: string | Buffer) => number;
 const EXPIRED_KEYS = 250;
 const LIVE_KEYS = 5;
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
-async function eventually(assertion: () => Promise<void> | void, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await assertion();
-      return;
-    } catch (error) {
-      if (Date.now() >= deadline) throw error;
-      await sleep(20);
-    }
-  }
-}
 
 /** Writes EXPIRED_KEYS keys with a 1-second TTL and LIVE_KEYS without, interleaved; returns when the last one expires. */
 async function writeMostlyExpiringKeys(store: RedisStore, accountId: string): Promise<{ liveKeys: string[]; lastExpiry: number }> {
