@@ -101,6 +101,30 @@ const notYet =
     throw new Error(`is not supported yet (${issue}); use REDIS_URL`);
   };
 
+/** Every environment variable KV reads; deployment files may set only these (a test checks both ways). */
+export const ENV_VARIABLES = [
+  'PORT',
+  'HOST',
+  'REDIS_URL',
+  'REDIS_CLUSTER_NODES',
+  'REDIS_SENTINELS',
+  'REDIS_SENTINEL_MASTER',
+  'KV_REDIS_PREFIX',
+  'KV_REDIS_TIMEOUT_MS',
+  'KV_DATA_DIR',
+  'KV_ADMIN_TOKEN',
+  'KV_BOOTSTRAP_API_KEY',
+  'KV_MAX_KEY_BYTES',
+  'KV_MAX_VALUE_BYTES',
+  'KV_MAX_KEYS',
+  'KV_MAX_TTL_SECONDS',
+  'KV_READS_PER_SECOND',
+  'KV_WRITES_PER_SECOND',
+  'KV_AUTH_FAILURES_PER_MINUTE',
+  'KV_TRUST_PROXY',
+  'LOG_LEVEL',
+] as const;
+
 /** Never echoed back in a configuration error: they may be half-right secrets. */
 const SECRET_VARIABLES = new Set(['KV_ADMIN_TOKEN', 'KV_BOOTSTRAP_API_KEY', 'REDIS_URL']);
 

@@ -2,7 +2,7 @@
 
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { ConfigError, loadConfig } from '../../src/config';
+import { ConfigError, ENV_VARIABLES, loadConfig } from '../../src/config';
 
 const base = { REDIS_URL: 'redis://127.0.0.1:6379' };
 
@@ -88,6 +88,22 @@ describe('loadConfig', () => {
       ['KV_MAX_KEYS', 'KV_READS_PER_SECOND', 'KV_TRUST_PROXY', 'LOG_LEVEL', 'PORT'].sort(),
     );
     expect(problems.find((line) => line.startsWith('PORT'))).toBe('PORT: must be a whole number from 0 to 65535 (got "eighty")');
+  });
+
+  it('reads exactly the variables listed in ENV_VARIABLES', () => {
+    const readNames = (env: Record<string, string>) => {
+      const seen = new Set<string>();
+      const tracked = new Proxy(env, {
+        get: (target, name) => {
+          if (typeof name === 'string') seen.add(name);
+          return target[name as string];
+        },
+      });
+      loadConfig(tracked);
+      return seen;
+    };
+    const seen = new Set([...readNames({ REDIS_URL: 'redis://127.0.0.1:6379' }), ...readNames({})]);
+    expect([...seen].sort()).toEqual([...ENV_VARIABLES].sort());
   });
 
   it('refuses a REDIS_URL that is not redis:// or rediss://', () => {
