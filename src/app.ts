@@ -12,6 +12,9 @@ import { accountRateLimit, authFailureLimit, type RateLimitStoreFactory } from '
 import { createValidators } from './http/schemas';
 import { secretsEqual } from './api-keys';
 import { bearerToken } from './http/auth';
+import { observeRequests } from './http/observability';
+import { Metrics } from './metrics';
+import { instrumentStore } from './store/instrumented-store';
 
 export interface AppDeps {
   config: Config;
@@ -21,15 +24,21 @@ export interface AppDeps {
   logger: Logger;
   /** False while starting (before bootstrap) and while draining for shutdown: /readyz answers 503. */
   isReady: () => boolean;
+  /** Defaults to a registry of the app's own. */
+  metrics?: Metrics;
 }
 
 export function createApp(deps: AppDeps): express.Express {
-  const { config, store, logger } = deps;
+  const { config, logger } = deps;
+  const metrics = deps.metrics ?? new Metrics();
+  const store = instrumentStore(deps.store, metrics);
+  const onLimited = (limiter: string) => metrics.rateLimited.inc({ limiter });
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('trust proxy', config.trustProxy);
   app.set('query parser', 'simple');
+  app.use(observeRequests(logger, metrics));
 
   app.get('/healthz', (_req, res) => {
     res.json({ data: { status: 'ok' } });
@@ -42,6 +51,9 @@ export function createApp(deps: AppDeps): express.Express {
     await store.ping();
     res.json({ data: { status: 'ready', store: store.kind } });
   });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
 
   const validators = createValidators(config);
   const authenticator = new Authenticator(store, config);
@@ -49,8 +61,12 @@ export function createApp(deps: AppDeps): express.Express {
     const token = bearerToken(req);
     return config.adminToken !== undefined && token !== undefined && secretsEqual(token, config.adminToken);
   };
-  const limitAuthFailures = authFailureLimit(config.authFailuresPerMinute, deps.rateLimitStore, logger, (req) =>
-    req.path.startsWith('/admin') || req.baseUrl.startsWith('/admin') ? isAdmin(req) : authenticator.isKnownKey(req),
+  const limitAuthFailures = authFailureLimit(
+    config.authFailuresPerMinute,
+    deps.rateLimitStore,
+    logger,
+    (req) => (req.baseUrl.startsWith('/admin') ? isAdmin(req) : authenticator.isKnownKey(req)),
+    onLimited,
   );
 
   app.use(
@@ -61,8 +77,8 @@ export function createApp(deps: AppDeps): express.Express {
       config,
       store,
       validators,
-      limitReads: accountRateLimit('reads', deps.rateLimitStore, logger),
-      limitWrites: accountRateLimit('writes', deps.rateLimitStore, logger),
+      limitReads: accountRateLimit('reads', deps.rateLimitStore, logger, onLimited),
+      limitWrites: accountRateLimit('writes', deps.rateLimitStore, logger, onLimited),
     }),
   );
   app.use('/admin', adminRoutes({ config, store, validators, limitAuthFailures }));

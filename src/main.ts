@@ -6,6 +6,7 @@ import { ensureDefaultAccount } from './bootstrap';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createLogger } from './log';
 import { createStore } from './store/create-store';
+import { Metrics } from './metrics';
 
 /** How long in-flight requests get to finish after SIGTERM before connections are cut. */
 const DRAIN_TIMEOUT_MS = 10_000;
@@ -36,10 +37,12 @@ async function main(): Promise<void> {
 
   let bootstrapped = false;
   let draining = false;
+  const metrics = new Metrics({ keyCount: setup.keyCount });
   const app = createApp({
     config,
     store,
     logger,
+    metrics,
     rateLimitStore: setup.rateLimitStore,
     isReady: () => bootstrapped && !draining,
   });

@@ -3,6 +3,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { AppError, internal, invalidJson, notFound, StoreUnavailableError, valueTooLarge } from '../errors';
+import { requestId, routeTemplate } from './observability';
 
 /** Errors raised by body-parser before our handlers run, by their `type`. */
 function fromBodyParser(error: { type?: string; limit?: number }): AppError | undefined {
@@ -33,10 +34,11 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     } else {
       appError = fromBodyParser(error as { type?: string }) ?? internal();
     }
+    const where = { reqId: requestId(res), method: req.method, route: routeTemplate(req.originalUrl.split('?')[0]) };
     if (error instanceof StoreUnavailableError) {
-      logger.warn({ err: error.cause, method: req.method, route: req.route?.path }, 'store unavailable');
+      logger.warn({ ...where, err: error.cause }, 'store unavailable');
     } else if (appError.status >= 500) {
-      logger.error({ err: error, method: req.method, route: req.route?.path }, 'request failed');
+      logger.error({ ...where, err: error }, 'request failed');
     }
     if (res.headersSent) {
       res.destroy();

@@ -9,12 +9,18 @@ import { authContext } from './auth';
 /** Makes the store for one limiter; `name` keeps the limiters' counters apart. */
 export type RateLimitStoreFactory = (name: string) => Store;
 
-/** 429 in the error envelope, with Retry-After (set here when the limiter sends no headers itself). */
-function limitedHandler(req: Request, res: Response, next: (error: unknown) => void) {
-  const resetTime = (req as Request & { rateLimit?: RateLimitInfo }).rateLimit?.resetTime;
-  const retryAfter = resetTime ? Math.max(1, Math.ceil((resetTime.getTime() - Date.now()) / 1000)) : 1;
-  if (!res.hasHeader('Retry-After')) res.setHeader('Retry-After', String(retryAfter));
-  next(rateLimited(Number(res.getHeader('Retry-After'))));
+/** Told of every request a limiter refuses, by limiter name (for metrics). */
+export type OnLimited = (limiter: string) => void;
+
+/** 429 in the error envelope, with the Retry-After express-rate-limit has set. */
+function limitedHandler(limiter: string, onLimited: OnLimited) {
+  return (req: Request, res: Response, next: (error: unknown) => void) => {
+    onLimited(limiter);
+    const resetTime = (req as Request & { rateLimit?: RateLimitInfo }).rateLimit?.resetTime;
+    const retryAfter = resetTime ? Math.max(1, Math.ceil((resetTime.getTime() - Date.now()) / 1000)) : 1;
+    if (!res.hasHeader('Retry-After')) res.setHeader('Retry-After', String(retryAfter));
+    next(rateLimited(Number(res.getHeader('Retry-After'))));
+  };
 }
 
 function limiterLogger(logger: Logger) {
@@ -37,6 +43,7 @@ export function accountRateLimit(
   kind: 'reads' | 'writes',
   createStore: RateLimitStoreFactory,
   logger: Logger,
+  onLimited: OnLimited,
 ): RequestHandler {
   return rateLimit({
     windowMs: 1000,
@@ -50,7 +57,7 @@ export function accountRateLimit(
     legacyHeaders: false,
     store: createStore(kind),
     passOnStoreError: true,
-    handler: limitedHandler,
+    handler: limitedHandler(kind, onLimited),
     logger: limiterLogger(logger),
   });
 }
@@ -69,6 +76,7 @@ export function authFailureLimit(
   createStore: RateLimitStoreFactory,
   logger: Logger,
   isKnownGood: (req: Request) => boolean,
+  onLimited: OnLimited,
 ): RequestHandler {
   const store = createStore('auth-failures');
   void Promise.resolve(store.init?.({ windowMs: AUTH_FAILURE_WINDOW_MS } as Options)).catch((error: unknown) =>
@@ -86,6 +94,7 @@ export function authFailureLimit(
     if (seen && seen.totalHits >= perMinute && seen.resetTime && seen.resetTime.getTime() > Date.now()) {
       const retryAfter = Math.max(1, Math.ceil((seen.resetTime.getTime() - Date.now()) / 1000));
       res.setHeader('Retry-After', String(retryAfter));
+      onLimited('auth-failures');
       throw rateLimited(retryAfter, 'Too many failed authentications from this address; retry later.');
     }
     res.once('finish', () => {

@@ -14,6 +14,8 @@ export interface StoreSetup {
   rateLimitStore: RateLimitStoreFactory;
   /** Resolves once the store can serve; with Redis, once connected (it may not be yet). */
   ready(timeoutMs: number): Promise<void>;
+  /** All accounts' live keys, where that is cheap to know (the embedded store); for /metrics. */
+  keyCount?: () => Promise<number>;
   /** For the start-up log: which store, and where its data lives. */
   describe: Record<string, string>;
 }
@@ -25,6 +27,7 @@ export function createStore(config: StoreConfig, onConnectionChange?: RedisStore
       store,
       rateLimitStore: () => new MemoryStore(),
       ready: async () => undefined,
+      keyCount: async () => store.countAllKeys(),
       describe: { store: 'sqlite', file: store.file },
     };
   }

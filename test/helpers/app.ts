@@ -1,7 +1,7 @@
 // An app on a real store for HTTP tests: its own data, its own admin token, quiet logs.
 
 import type { Express } from 'express';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import request from 'supertest';
 import { createApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
@@ -32,12 +32,12 @@ export function testConfig(testStore: TestStore, env: Record<string, string | un
 /** An app on an existing test store: a second replica, or a store in a particular state. */
 export function appOn(
   testStore: TestStore,
-  options: { config?: Config; store?: KvStore; isReady?: () => boolean } = {},
+  options: { config?: Config; store?: KvStore; isReady?: () => boolean; logger?: Logger } = {},
 ): Express {
   return createApp({
     config: options.config ?? testConfig(testStore),
     store: options.store ?? testStore.store,
-    logger: pino({ level: 'silent' }),
+    logger: options.logger ?? pino({ level: 'silent' }),
     rateLimitStore: testStore.rateLimitStore,
     isReady: options.isReady ?? (() => true),
   });

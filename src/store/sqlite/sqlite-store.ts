@@ -161,6 +161,10 @@ export class SqliteStore implements KvStore {
         'SELECT id, account_id, name, scopes, created_at FROM api_keys WHERE account_id = ? ORDER BY created_at, id',
       ),
       revokeApiKey: db.prepare<[string], { hash: string }>('DELETE FROM api_keys WHERE id = ? RETURNING hash'),
+      countAll: db.prepare<[number], { n: number }>(
+        `SELECT (SELECT coalesce(sum(row_count), 0) FROM item_accounts)
+              - (SELECT count(*) FROM items WHERE expires_at IS NOT NULL AND expires_at < ?) AS n`,
+      ),
       ping: db.prepare('SELECT 1'),
     };
   }
@@ -334,6 +338,11 @@ export class SqliteStore implements KvStore {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.invalidations.removeAllListeners();
     if (this.db.open) this.db.close();
+  }
+
+  /** Live keys of all accounts: row counts minus expired rows not yet deleted (both index lookups). */
+  countAllKeys(): number {
+    return this.run(() => this.statements.countAll.get(Date.now())!.n);
   }
 
   /** Deletes up to one batch of expired rows of every account; run by the background timer. */

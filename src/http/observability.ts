@@ -1,0 +1,71 @@
+// Per request: an id (X-Request-Id, accepted or generated, echoed), one log line, and the HTTP metrics.
+
+import { randomUUID } from 'node:crypto';
+import type { Request, RequestHandler, Response } from 'express';
+import type { Logger } from 'pino';
+import type { Metrics } from '../metrics';
+
+/** An id a client may choose: short, and safe to put in a log line or a header. */
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The route template of a path, for metric labels and logs: a small fixed set, so a label never
+ * carries a key, an account id or anything else a client chose.
+ */
+export function routeTemplate(path: string): string {
+  if (path === '/healthz' || path === '/readyz' || path === '/metrics') return path;
+  if (path === '/kv/items') return '/kv/items';
+  if (path.startsWith('/kv/items/')) return '/kv/items/{key}';
+  if (path === '/kv/usage') return '/kv/usage';
+  if (path === '/admin/accounts') return '/admin/accounts';
+  if (/^\/admin\/accounts\/[^/]+\/keys$/.test(path)) return '/admin/accounts/{id}/keys';
+  if (/^\/admin\/accounts\/[^/]+$/.test(path)) return '/admin/accounts/{id}';
+  if (/^\/admin\/keys\/[^/]+$/.test(path)) return '/admin/keys/{keyId}';
+  return 'other';
+}
+
+export function requestId(res: Response): string | undefined {
+  return res.locals.requestId as string | undefined;
+}
+
+/**
+ * First middleware. Logs one line per request when its response is finished (or the client went
+ * away): request id, method, route template, status, duration and account. Never headers, keys,
+ * tokens or bodies.
+ */
+export function observeRequests(logger: Logger, metrics: Metrics): RequestHandler {
+  return (req: Request, res: Response, next) => {
+    const started = process.hrtime.bigint();
+    // Taken now: routers rewrite req.url (and so req.path) while they handle the request.
+    const route = routeTemplate(req.path);
+    const header = req.headers['x-request-id'];
+    const id = typeof header === 'string' && CLIENT_REQUEST_ID.test(header) ? header : randomUUID();
+    res.locals.requestId = id;
+    res.setHeader('X-Request-Id', id);
+
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const status = res.writableFinished ? res.statusCode : 499;
+      const labels = { method: req.method, route, status: String(status) };
+      metrics.httpRequests.inc(labels);
+      metrics.httpDuration.observe(labels, seconds);
+      logger.info(
+        {
+          reqId: id,
+          method: req.method,
+          route,
+          status,
+          durationMs: Math.round(seconds * 1e6) / 1e3,
+          account: (res.locals.auth as { accountId?: string } | undefined)?.accountId,
+        },
+        'request',
+      );
+    };
+    res.once('finish', finish);
+    res.once('close', finish);
+    next();
+  };
+}

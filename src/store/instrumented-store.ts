@@ -1,0 +1,51 @@
+// A KvStore wrapper that times every operation and counts refused conditional writes.
+
+import type { Metrics } from '../metrics';
+import type { DeleteOutcome, KvStore, SetOutcome } from './types';
+
+type AsyncMethods<T> = { [K in keyof T]: T[K] extends (...args: never[]) => Promise<unknown> ? K : never }[keyof T];
+
+const TIMED: AsyncMethods<KvStore>[] = [
+  'getItem',
+  'setItem',
+  'deleteItem',
+  'listItems',
+  'countKeys',
+  'createAccount',
+  'getAccount',
+  'updateAccountLimits',
+  'createApiKey',
+  'listApiKeys',
+  'findApiKey',
+  'revokeApiKey',
+  'ping',
+];
+
+/** The same store, reporting to `metrics`. Calls and results pass through unchanged. */
+export function instrumentStore(store: KvStore, metrics: Metrics): KvStore {
+  const instrumented: KvStore = Object.create(store);
+  instrumented.onInvalidate = store.onInvalidate.bind(store);
+  instrumented.close = store.close.bind(store);
+  for (const operation of TIMED) {
+    const original = (store[operation] as (...args: unknown[]) => Promise<unknown>).bind(store);
+    (instrumented as unknown as Record<string, unknown>)[operation] = async (...args: unknown[]) => {
+      const end = metrics.storeDuration.startTimer({ store: store.kind, operation });
+      try {
+        const result = await original(...args);
+        end({ outcome: 'ok' });
+        if (operation === 'setItem' || operation === 'deleteItem') countConflict(metrics, operation, result as SetOutcome | DeleteOutcome);
+        return result;
+      } catch (error) {
+        end({ outcome: 'error' });
+        throw error;
+      }
+    };
+  }
+  return instrumented;
+}
+
+function countConflict(metrics: Metrics, operation: string, outcome: SetOutcome | DeleteOutcome): void {
+  if (!outcome.ok && (outcome.reason === 'exists' || outcome.reason === 'version_mismatch')) {
+    metrics.writeConflicts.inc({ operation, reason: outcome.reason });
+  }
+}
