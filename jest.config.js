@@ -1,7 +1,8 @@
 /**
- * Two projects, one per store. The HTTP suites (test/http) run in both, against the embedded SQLite
- * store and against Redis; *.redis.test.ts files run only against Redis; everything else (unit,
- * embedded-store and process tests) runs once, in the sqlite project.
+ * Three projects. The HTTP suites (test/http) run against the embedded SQLite store and against
+ * Redis; *.redis.test.ts files run only against Redis; everything else (unit, deployment files,
+ * embedded-store and process tests) runs once, in the sqlite project. The topology project runs
+ * the pure-HTTP suites again through nginx in front of three KV processes on one Redis.
  * @type {import('jest').Config}
  */
 const common = {
@@ -31,6 +32,15 @@ module.exports = {
       displayName: 'redis',
       testMatch: ['<rootDir>/test/http/**/*.test.ts', '<rootDir>/test/**/*.redis.test.ts'],
       setupFiles: ['<rootDir>/test/setup/store-redis.ts'],
+    },
+    {
+      ...common,
+      displayName: 'topology',
+      // The HTTP suites that need nothing but HTTP, through nginx in front of three KV processes.
+      testMatch: ['<rootDir>/test/http/{items,errors,races}.test.ts'],
+      setupFiles: ['<rootDir>/test/setup/store-topology.ts'],
+      globalSetup: '<rootDir>/test/topology/global-setup.ts',
+      globalTeardown: '<rootDir>/test/topology/global-teardown.ts',
     },
   ],
 };

@@ -6,14 +6,16 @@ import request from 'supertest';
 import { createApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 import type { KvStore } from '../../src/store/types';
-import { createTestStore, storeKind, type StoreKind, type TestStore } from './stores';
+import { createTestStore, remoteBaseUrl, storeKind, type StoreKind, type TestStore } from './stores';
 
 export { describeStore, storeKind } from './stores';
 
-export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+export { ADMIN_TOKEN } from './admin-token';
+import { ADMIN_TOKEN } from './admin-token';
 
 export interface TestApp {
-  app: Express;
+  /** What supertest talks to: an app in this process, or the URL of the topology's load balancer. */
+  app: Express | string;
   config: Config;
   kind: StoreKind;
   store: KvStore;
@@ -53,7 +55,10 @@ export async function createTestApp(
 ): Promise<TestApp> {
   const testStore = typeof store === 'string' ? await createTestStore(store) : store;
   const config = testConfig(testStore, env);
-  const app = appOn(testStore, { config });
+  if (remoteBaseUrl && Object.keys(env).length > 0) {
+    throw new Error('the topology runs with the default configuration; this test needs its own app');
+  }
+  const app = remoteBaseUrl ?? appOn(testStore, { config });
   return {
     app,
     config,

@@ -65,7 +65,7 @@ export interface ServiceProcess {
   exited: Promise<number | null>;
 }
 
-/** Runs the built service with `env` (on top of PATH only) and waits until it listens. */
+/** Runs the built service with `env` (on top of PATH only) and waits until it accepts connections (or exits). */
 export async function startService(env: Record<string, string>): Promise<ServiceProcess> {
   const port = Number(env.PORT ?? (await freePort()));
   const child = spawn(process.execPath, [path.join(__dirname, '..', '..', 'dist', 'main.js')], {
@@ -76,6 +76,11 @@ export async function startService(env: Record<string, string>): Promise<Service
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  await waitFor(async () => output.includes('"listening"') || child.exitCode !== null, 10_000, 'the service to listen');
+  try {
+    await waitFor(async () => child.exitCode !== null || (await canConnect(port)), 10_000, 'the service to listen');
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
   return { child, port, output: () => output, exited };
 }

@@ -15,10 +15,17 @@ import { hasRedis } from './redis';
 export type StoreKind = 'redis' | 'sqlite';
 
 /** The store this jest project tests (see jest.config.js); the embedded one by default. */
-export const storeKind: StoreKind = process.env.KV_TEST_STORE === 'redis' ? 'redis' : 'sqlite';
+export const storeKind: StoreKind = process.env.KV_TEST_STORE === 'sqlite' || !process.env.KV_TEST_STORE ? 'sqlite' : 'redis';
 
-/** `describe`, or skipped when this project's store is Redis and no Redis was found. */
-export const describeStore = storeKind === 'redis' && !hasRedis ? describe.skip : describe;
+/**
+ * The topology project runs the HTTP suites through a load balancer in front of KV processes
+ * (started by test/topology/global-setup.ts) instead of an app in this process.
+ */
+export const remoteBaseUrl = process.env.KV_TEST_STORE === 'topology' ? process.env.KV_TEST_BASE_URL : undefined;
+
+/** `describe`, or skipped when this project's store (Redis, or the topology) is not available here. */
+export const describeStore =
+  (storeKind === 'redis' && !hasRedis) || (process.env.KV_TEST_STORE === 'topology' && !remoteBaseUrl) ? describe.skip : describe;
 
 export interface TestStore {
   kind: StoreKind;

@@ -2,34 +2,13 @@
 
 import request, { type Response } from 'supertest';
 import { randomBytes } from 'node:crypto';
-import type { KvStore } from '../../src/store/types';
-import { ADMIN_TOKEN, appOn, createTestApp, describeStore, type TestApp } from '../helpers/app';
-import { createTestStore, type TestStore } from '../helpers/stores';
+import { ADMIN_TOKEN, createTestApp, describeStore, type TestApp } from '../helpers/app';
+import { expectError, secrets } from '../helpers/envelope';
+import { remoteBaseUrl } from '../helpers/stores';
+
+const behindLoadBalancer = remoteBaseUrl !== undefined;
 
 const MiB = 1024 * 1024;
-
-/** Every API key handed out in this file: none may ever appear in an error body. */
-const secrets: string[] = [ADMIN_TOKEN];
-
-/** A stack frame as V8 prints it: "at fn (/path/file.ts:12:34)" or "at /path/file.js:1:2". */
-const STACK_FRAME = /\bat\s+(\S+\s+\()?\/?[^\s()]*:\d+:\d+\)?|\n\s+at\s/;
-
-/**
- * The whole error envelope: a JSON body with only `error`, holding a code, a message and the given
- * extra fields; no stack, no stack frames, no secret.
- */
-function expectError(res: Response, status: number, code: string, extra: Record<string, unknown> = {}) {
-  expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status, code });
-  expect(res.headers['content-type']).toMatch(/^application\/json/);
-  expect(Object.keys(res.body)).toEqual(['error']);
-  expect(res.body.error).toMatchObject({ code, message: expect.any(String), ...extra });
-  expect(res.body.error.message.length).toBeGreaterThan(0);
-  expect(res.body.error).not.toHaveProperty('stack');
-  const known = ['code', 'message', 'details', 'currentVersion', 'retryAfter', 'limit'];
-  for (const field of Object.keys(res.body.error)) expect(known).toContain(field);
-  expect(res.text).not.toMatch(STACK_FRAME);
-  for (const secret of secrets) expect(res.text).not.toContain(secret);
-}
 
 /** 400 invalid_request whose `details` is a non-empty list of {path, message}, one of them at `path`. */
 function expectInvalidRequest(res: Response, path?: string) {
@@ -286,7 +265,6 @@ describeStore('error responses', () => {
     });
 
     it.each([
-      ['U+0000', 'a%00b'],
       ['U+001F', 'a%1Fb'],
       ['U+007F', 'a%7Fb'],
       ['a newline', 'a%0Ab'],
@@ -298,17 +276,30 @@ describeStore('error responses', () => {
     });
 
     it.each([
-      ['a truncated percent-escape', 'x%E0%A4%A'],
       ['a lone %FF byte', 'x%FF'],
       ['an overlong encoding of /', 'x%C0%AF'],
       ['an encoded surrogate', 'x%ED%A0%80'],
       ['a lone continuation byte', 'x%80'],
-      ['a % without hex digits', 'x%zz'],
     ])('answers 400 invalid_key when the key has %s', async (_name, path) => {
       const c = await client();
       expectError(await c.put(path, { value: 1 }), 400, 'invalid_key');
       expectError(await c.get(path), 400, 'invalid_key');
       expectError(await c.del(path), 400, 'invalid_key');
+    });
+
+    // nginx refuses these URLs itself with a plain 400 before they reach KV; the client still
+    // gets a 400 and nothing is written. Straight to KV they get the invalid_key envelope.
+    it.each([
+      ['the control character U+0000', 'a%00b'],
+      ['a truncated percent-escape', 'x%E0%A4%A'],
+      ['a % without hex digits', 'x%zz'],
+    ])('answers 400 (invalid_key from KV itself) when the key has %s', async (_name, path) => {
+      const c = await client();
+      for (const res of [await c.put(path, { value: 1 }), await c.get(path), await c.del(path)]) {
+        if (behindLoadBalancer) expect(res.status).toBe(400);
+        else expectError(res, 400, 'invalid_key');
+      }
+      expect((await c.list('')).body.data.items).toEqual([]);
     });
   });
 
@@ -513,44 +504,6 @@ describeStore('error responses', () => {
       }
       expect((await request(t.app).get('/kv/usage').set('Authorization', c.auth)).body.data.keys).toBe(1);
       expectError(await c.get('other'), 404, 'not_found');
-    });
-  });
-
-  describe('500 internal', () => {
-    it('answers 500 internal without the error message, stack or internal detail', async () => {
-      // The real store, but reading an item throws as a bug would.
-      const broken = Object.create(t.store) as KvStore;
-      broken.getItem = async () => {
-        throw new Error(`boom: ERR script at /srv/kv/src/store/redis/redis-store.ts:120:7 ${ADMIN_TOKEN}`);
-      };
-      const app = appOn(t.testStore, { config: t.config, store: broken });
-      const c = await client();
-      const res = await request(app).get('/kv/items/k').set('Authorization', c.auth);
-      expectError(res, 500, 'internal');
-      expect(res.text).not.toContain('boom');
-      expect(res.text).not.toContain('redis-store');
-    });
-  });
-
-  describe('503 unavailable', () => {
-    let down: TestStore;
-
-    beforeAll(async () => {
-      // A store cut off from its backend: every operation fails at once.
-      down = await createTestStore(t.kind);
-      await down.cutOff();
-    });
-    afterAll(() => down.destroy());
-
-    it('answers 503 unavailable with Retry-After when the store cannot be reached', async () => {
-      const app = appOn(down, { config: t.config });
-      const key = `kv_${randomBytes(24).toString('base64url')}`;
-      secrets.push(key);
-      const res = await request(app).put('/kv/items/k').set('Authorization', `Bearer ${key}`).send({ value: 1 });
-      expectError(res, 503, 'unavailable');
-      expect(res.headers['retry-after']).toBeDefined();
-      if (process.env.REDIS_URL) expect(res.text).not.toContain(process.env.REDIS_URL);
-      expect(res.text).not.toMatch(/closed|ECONN|writeable|SQLITE|database/i);
     });
   });
 });

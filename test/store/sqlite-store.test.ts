@@ -39,9 +39,11 @@ describe('SqliteStore expiry sweep', () => {
     store.setItem('acc_sweep', key, { value: '1', ttlSeconds, condition: { kind: 'none' }, maxKeys: 10_000 });
 
   it('deletes expired rows in bounded batches while the count stays exact throughout', async () => {
-    await Promise.all(Array.from({ length: 1500 }, (_, i) => put(`short${i}`, 1)));
+    const written = await Promise.all(Array.from({ length: 1500 }, (_, i) => put(`short${i}`, 1)));
     await Promise.all(Array.from({ length: 3 }, (_, i) => put(`long${i}`)));
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    // Wait until the last of them has expired, however long writing them took on a busy machine.
+    const lastExpiry = Math.max(...written.map((outcome) => (outcome.ok ? outcome.item.expiresAt! : 0)));
+    await new Promise((resolve) => setTimeout(resolve, lastExpiry - Date.now() + 20));
 
     expect(await store.countKeys('acc_sweep')).toBe(3);
     expect(store.sweepAll()).toBe(1000);

@@ -1,0 +1,116 @@
+// A native replica topology on loopback: N KV processes on one Redis behind an nginx load balancer.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Redis from 'ioredis';
+import { randomString } from './ids';
+import { freePort, startService, stopProcess, type ServiceProcess } from './processes';
+
+/** nginx from Debian's package (.ci/run installs it); undefined when it is not installed. */
+export function nginxBinary(): string | undefined {
+  return ['/usr/sbin/nginx', '/usr/bin/nginx'].find((candidate) => fs.existsSync(candidate));
+}
+
+export interface Topology {
+  /** The load balancer, e.g. http://127.0.0.1:41234 */
+  url: string;
+  replicas: ServiceProcess[];
+  nginx: ChildProcess;
+  prefix: string;
+  /** Stops nginx and every replica (SIGKILL), and deletes the topology's Redis keys. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Only connection errors are retried on the next replica, never timeouts or 5xx: a request that
+ * reached a replica may have been applied, and must not be applied twice. A replica that is
+ * draining refuses new connections, so requests move to the others without a client noticing.
+ */
+function nginxConfig(dir: string, port: number, upstreams: number[]): string {
+  return `
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/client_body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  upstream kv {
+${upstreams.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=2s;`).join('\n')}
+    keepalive 32;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    client_max_body_size 3m;
+    # Bodies and responses stay in memory: KV's are at most ~2 MiB, and nginx's workers could not
+    # write to a temp folder owned by the root that starts them here.
+    client_body_buffer_size 3m;
+    proxy_buffering off;
+    location / {
+      proxy_pass http://kv;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_next_upstream error;
+      proxy_next_upstream_tries 3;
+      proxy_connect_timeout 1s;
+      proxy_read_timeout 30s;
+    }
+  }
+}
+`;
+}
+
+async function waitReady(url: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const res = await fetch(`${url}/readyz`).catch(() => undefined);
+    if (res?.status === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${url} never became ready`);
+}
+
+/** Starts `replicas` KV processes on REDIS_URL under a fresh prefix, and nginx in front of them. */
+export async function startTopology(options: { replicas: number; env?: Record<string, string> }): Promise<Topology> {
+  const nginx = nginxBinary();
+  if (!nginx) throw new Error('nginx is not installed (apt-get install nginx-light)');
+  const prefix = `kvtest-topo-${randomString(8)}`;
+  const env = {
+    REDIS_URL: process.env.REDIS_URL!,
+    KV_REDIS_PREFIX: prefix,
+    KV_TRUST_PROXY: 'loopback',
+    LOG_LEVEL: 'warn',
+    ...options.env,
+  };
+  const replicas = await Promise.all(Array.from({ length: options.replicas }, () => startService(env)));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kv-nginx-'));
+  const port = await freePort();
+  fs.writeFileSync(path.join(dir, 'nginx.conf'), nginxConfig(dir, port, replicas.map((replica) => replica.port)));
+  const child = spawn(nginx, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-g', 'daemon off;'], { stdio: 'ignore' });
+  const url = `http://127.0.0.1:${port}`;
+
+  const stop = async () => {
+    await Promise.all([stopProcess(child, 'SIGQUIT'), ...replicas.map((replica) => stopProcess(replica.child))]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    const redis = new Redis(process.env.REDIS_URL!);
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length > 0) await redis.unlink(...keys);
+    await redis.quit();
+  };
+  try {
+    await Promise.all(replicas.map((replica) => waitReady(`http://127.0.0.1:${replica.port}`)));
+    await waitReady(url);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { url, replicas, nginx: child, prefix, stop };
+}
