@@ -1,0 +1,104 @@
+// The deployment files as the tests read them, and the environment each gives the KV process.
+
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { finalStageEnv, parseDockerfile, type Stage } from './dockerfile';
+import { readCompose, readDotEnv, serviceEnvironment, type ComposeFile } from './compose';
+import type { K8sObject } from './kubernetes-schema';
+import { renderKustomization } from './kustomize';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+export const rootPath = (...parts: string[]) => path.join(ROOT, ...parts);
+export const readText = (...parts: string[]) => fs.readFileSync(rootPath(...parts), 'utf8');
+
+export const readDockerfileStages = (): Stage[] => parseDockerfile(readText('Dockerfile'));
+
+/** What the image sets in its final stage (ENV). */
+export const imageEnv = (): Record<string, string> => finalStageEnv(readDockerfileStages());
+
+export const exampleDotEnv = (): Record<string, string> => readDotEnv(rootPath('.env.example'));
+
+/** docker-compose.yml interpolated with the values of .env.example, as after `cp .env.example .env`. */
+export const composeWithExampleEnv = (): ComposeFile => readCompose(rootPath('docker-compose.yml'), exampleDotEnv());
+
+/** The environment of an api container: the image's ENV, overridden by the service's `environment`. */
+export function composeApiEnv(compose: ComposeFile = composeWithExampleEnv()): Record<string, string> {
+  return { ...imageEnv(), ...serviceEnvironment(compose.services.api) };
+}
+
+export const renderK8s = (): K8sObject[] => renderKustomization(rootPath('k8s'));
+
+export function findObject<T = K8sObject>(objects: K8sObject[], kind: string, name: string): T & K8sObject {
+  const found = objects.filter((o) => o.kind === kind && o.metadata.name === name);
+  if (found.length !== 1) throw new Error(`expected one ${kind} ${name}, found ${found.length}`);
+  return found[0] as T & K8sObject;
+}
+
+interface EnvFromSource {
+  configMapRef?: { name: string; optional?: boolean };
+  secretRef?: { name: string; optional?: boolean };
+  prefix?: string;
+}
+
+export interface Container {
+  name: string;
+  image: string;
+  args?: string[];
+  command?: string[];
+  env?: { name: string; value?: string; valueFrom?: unknown }[];
+  envFrom?: EnvFromSource[];
+  [field: string]: unknown;
+}
+
+function secretData(secret: K8sObject): Record<string, string> {
+  const decoded = Object.entries((secret.data as Record<string, string> | undefined) ?? {}).map(
+    ([key, value]) => [key, Buffer.from(value, 'base64').toString('utf8')] as const,
+  );
+  // stringData wins over data, as the API server merges them.
+  return { ...Object.fromEntries(decoded), ...((secret.stringData as Record<string, string> | undefined) ?? {}) };
+}
+
+/**
+ * The environment a container of the rendered objects gets: the image's ENV, then each envFrom
+ * source in order (a later source wins), then `env` (wins over envFrom). A reference to a ConfigMap
+ * or Secret that is not rendered, a prefix, or a valueFrom is refused.
+ */
+export function containerEnv(objects: K8sObject[], container: Container): Record<string, string> {
+  const env: Record<string, string> = { ...imageEnv() };
+  for (const source of container.envFrom ?? []) {
+    if (source.prefix) throw new Error(`${container.name}: envFrom prefix is not supported by this test`);
+    if (source.configMapRef) Object.assign(env, findObject(objects, 'ConfigMap', source.configMapRef.name).data ?? {});
+    if (source.secretRef) Object.assign(env, secretData(findObject(objects, 'Secret', source.secretRef.name)));
+  }
+  for (const variable of container.env ?? []) {
+    if (variable.value === undefined) throw new Error(`${container.name}: env ${variable.name} has no literal value`);
+    env[variable.name] = variable.value;
+  }
+  return env;
+}
+
+/** The names the container's ConfigMaps, Secrets and env set (not counting the image's ENV). */
+export function containerSetNames(objects: K8sObject[], container: Container): string[] {
+  const names = new Set<string>();
+  for (const source of container.envFrom ?? []) {
+    if (source.configMapRef) for (const key of Object.keys(findObject(objects, 'ConfigMap', source.configMapRef.name).data ?? {})) names.add(key);
+    if (source.secretRef) for (const key of Object.keys(secretData(findObject(objects, 'Secret', source.secretRef.name)))) names.add(key);
+  }
+  for (const variable of container.env ?? []) names.add(variable.name);
+  return [...names];
+}
+
+/** How long KV drains in-flight requests after SIGTERM, read from the process entry. */
+export function drainTimeoutSeconds(): number {
+  const match = /const DRAIN_TIMEOUT_MS = ([\d_]+);/.exec(readText('src', 'main.ts'));
+  if (!match) throw new Error('src/main.ts no longer declares `const DRAIN_TIMEOUT_MS = <ms>;`: update this test helper');
+  return Number(match[1].replace(/_/g, '')) / 1000;
+}
+
+/** How long KV keeps an idle keep-alive connection open: Node's default unless src/main.ts sets it. */
+export function keepAliveTimeoutSeconds(): number {
+  const match = /keepAliveTimeout\s*=\s*([\d_]+)/.exec(readText('src', 'main.ts'));
+  if (match) return Number(match[1].replace(/_/g, '')) / 1000;
+  return http.createServer().keepAliveTimeout / 1000;
+}
