@@ -27,6 +27,8 @@ export interface Config {
   limits: Limits;
   /** Failed authentications per minute per client IP before that IP gets 429 for the rest of the minute. */
   authFailuresPerMinute: number;
+  /** Processes serving the port (node:cluster); more than 1 only with Redis, which they share. */
+  workers: number;
   /** Express's `trust proxy` setting: false, true, a hop count, or a list of addresses/subnets. */
   trustProxy: boolean | number | string;
   logLevel: string;
@@ -122,6 +124,7 @@ export const ENV_VARIABLES = [
   'KV_WRITES_PER_SECOND',
   'KV_AUTH_FAILURES_PER_MINUTE',
   'KV_TRUST_PROXY',
+  'KV_WORKERS',
   'LOG_LEVEL',
 ] as const;
 
@@ -169,12 +172,17 @@ export function loadConfig(env: Env = process.env): Config {
     },
     authFailuresPerMinute: read('KV_AUTH_FAILURES_PER_MINUTE', integer(1, 1_000_000), 60),
     trustProxy: read('KV_TRUST_PROXY', trustProxy, false),
+    workers: read('KV_WORKERS', integer(1, 64), 1),
     logLevel: read('LOG_LEVEL', logLevel, 'info'),
   };
 
   read('REDIS_CLUSTER_NODES', notYet('Redis Cluster, issue #6'));
   read('REDIS_SENTINELS', notYet('Redis Sentinel, issue #6'));
   read('REDIS_SENTINEL_MASTER', notYet('Redis Sentinel, issue #6'));
+
+  if (config.workers > 1 && config.store.kind !== 'redis') {
+    problems.push('KV_WORKERS: more than one worker needs Redis (set REDIS_URL); the embedded store serves one process');
+  }
 
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

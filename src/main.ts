@@ -1,5 +1,6 @@
 // Process entry: loadConfig → createStore → createApp → listen, then bootstrap; owns shutdown.
 
+import cluster from 'node:cluster';
 import http from 'node:http';
 import { createApp } from './app';
 import { ensureDefaultAccount } from './bootstrap';
@@ -21,8 +22,38 @@ function readConfig(): Config {
   }
 }
 
+/**
+ * KV_WORKERS > 1: this process only forks the workers, which share the port (node:cluster hands
+ * them connections in turn) and the Redis store; it restarts a worker that dies, and on SIGTERM
+ * passes the signal on and exits 0 once every worker has drained.
+ */
+function runPrimary(config: Config): void {
+  const logger = createLogger(config.logLevel);
+  let stopping = false;
+  logger.info({ workers: config.workers, port: config.port }, 'starting workers');
+  for (let i = 0; i < config.workers; i++) cluster.fork();
+  cluster.on('exit', (worker, code, signal) => {
+    if (!stopping) {
+      logger.error({ pid: worker.process.pid, code, signal }, 'worker died; starting another');
+      cluster.fork();
+    } else if (Object.keys(cluster.workers ?? {}).length === 0) {
+      logger.info('stopped');
+      process.exit(0);
+    }
+  });
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping workers');
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
 async function main(): Promise<void> {
   const config = readConfig();
+  if (config.workers > 1 && cluster.isPrimary) return runPrimary(config);
   const logger = createLogger(config.logLevel);
 
   let redisUp = false;

@@ -126,4 +126,24 @@ describeRedis('the service process', () => {
     expect(await service.exited).toBe(0);
     expect(service.output()).toContain('"msg":"stopped"');
   });
+
+  it('serves from two worker processes with KV_WORKERS=2 and exits 0 on SIGTERM once both have drained', async () => {
+    const key = `kv_${randomBytes(24).toString('base64url')}`;
+    const service = await startService(serviceEnv(newPrefix(), { KV_WORKERS: '2', KV_BOOTSTRAP_API_KEY: key }));
+    processes.push(service);
+    await waitReady(service.port);
+    const headers = { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' };
+    const statuses = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        fetch(`http://127.0.0.1:${service.port}/kv/items/w${i}`, { method: 'PUT', headers, body: JSON.stringify({ value: i }) }).then(
+          (res) => res.status,
+        ),
+      ),
+    );
+    expect(statuses).toEqual(Array(40).fill(201));
+    // Both workers logged that they listen; the default account was created once.
+    expect(service.output().match(/"msg":"listening"/g)).toHaveLength(2);
+    service.child.kill('SIGTERM');
+    expect(await service.exited).toBe(0);
+  });
 });

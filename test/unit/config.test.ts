@@ -106,6 +106,14 @@ describe('loadConfig', () => {
     expect([...seen].sort()).toEqual([...ENV_VARIABLES].sort());
   });
 
+  it('allows more than one worker only with Redis', () => {
+    expect(loadConfig({ ...base, KV_WORKERS: '2' }).workers).toBe(2);
+    expect(problemsOf({ KV_WORKERS: '2' })).toEqual([
+      'KV_WORKERS: more than one worker needs Redis (set REDIS_URL); the embedded store serves one process',
+    ]);
+    expect(problemsOf({ ...base, KV_WORKERS: '0' })).toEqual(['KV_WORKERS: must be a whole number from 1 to 64 (got "0")']);
+  });
+
   it('refuses a REDIS_URL that is not redis:// or rediss://', () => {
     expect(problemsOf({ REDIS_URL: 'http://localhost:6379' })).toEqual(['REDIS_URL: must start with redis:// or rediss://']);
   });
