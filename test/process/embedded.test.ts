@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startService, stopProcess, type ServiceProcess } from '../helpers/processes';
+import { eventually } from '../helpers/wait';
 
 const KEY_LINE = /^\s+(kv_[A-Za-z0-9_-]{32})$/m;
 
@@ -22,7 +23,10 @@ describe('the service on the embedded store', () => {
   async function start(): Promise<{ service: ServiceProcess; url: string }> {
     const service = await startService({ KV_DATA_DIR: dataDir });
     running.push(service);
-    return { service, url: `http://127.0.0.1:${service.port}` };
+    const url = `http://127.0.0.1:${service.port}`;
+    // Ready means bootstrapped: the default account exists and its key, if generated, is printed.
+    await eventually(async () => expect((await fetch(`${url}/readyz`)).status).toBe(200), 10_000);
+    return { service, url };
   }
 
   it('runs with no Redis variable, creating KV_DATA_DIR and saying which store it uses and where', async () => {
