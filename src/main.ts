@@ -83,11 +83,16 @@ async function main(): Promise<void> {
     if (draining) res.setHeader('Connection', 'close');
     app(req, res);
   });
-  server.listen(config.port, config.host, () => {
-    const address = server.address();
-    const port = typeof address === 'object' && address ? address.port : config.port;
-    logger.info({ port, host: config.host ?? '*' }, 'listening');
-  });
+  const listen = () =>
+    server.listen(config.port, config.host, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : config.port;
+      logger.info({ port, host: config.host ?? '*' }, 'listening');
+    });
+  // A single process listens at once, so /healthz answers while the store is still unreachable.
+  // A worker shares its port with the others: it takes connections only once it can serve them.
+  const isWorker = cluster.isWorker;
+  if (!isWorker) listen();
 
   // The store may not be reachable yet: keep trying, and stay unready (503 on /readyz) until done.
   void (async () => {
@@ -96,6 +101,7 @@ async function main(): Promise<void> {
         await setup.ready(5000);
         await ensureDefaultAccount(store, config.bootstrapApiKey, logger, (line) => process.stdout.write(`${line}\n`));
         bootstrapped = true;
+        if (isWorker) listen();
       } catch (error) {
         if (attempt === 1 || attempt % 10 === 0) logger.warn({ err: error, attempt }, 'waiting for the store');
         await new Promise((resolve) => setTimeout(resolve, 500));
