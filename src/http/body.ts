@@ -2,7 +2,7 @@
 
 import type { Request, RequestHandler } from 'express';
 import express from 'express';
-import { invalidJson, invalidRequest, unsupportedMediaType, valueTooLarge } from '../errors';
+import { invalidJson, invalidRequest, unsupportedMediaType } from '../errors';
 import { scanJson } from './json-text';
 
 /** Request bodies are checked against this, and only then are objects built from them. */
@@ -65,9 +65,4 @@ export function bodyFields(body: JsonBody, asText: string[] = []): unknown {
     Object.defineProperty(fields, name, { value, enumerable: true, writable: true, configurable: true });
   }
   return fields;
-}
-
-/** For handlers whose body limit error must name the value: maps body-parser's 413. */
-export function bodyTooLarge(maxBytes: number) {
-  return valueTooLarge(`The request body is larger than ${maxBytes} bytes.`);
 }

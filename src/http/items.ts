@@ -11,7 +11,7 @@ import { deleteCondition, etag, ifNoneMatchHits, putCondition } from './conditio
 import { parseItemKey } from './item-key';
 import { compactJson } from './json-text';
 import type { Validators } from './schemas';
-import { itemEnvelope, itemMetaView } from './views';
+import { itemEnvelope, itemMetaView, listedItemView } from './views';
 
 export interface ItemRoutesDeps {
   config: Pick<Config, 'maxKeyBytes' | 'maxValueBytes' | 'maxTtlSeconds'>;
@@ -127,11 +127,7 @@ export function itemRoutes(deps: ItemRoutesDeps): Router {
     });
     res.json({
       data: {
-        items: page.items.map((item) => ({
-          key: item.key,
-          version: item.version,
-          expiresAt: item.expiresAt === null ? null : new Date(item.expiresAt).toISOString(),
-        })),
+        items: page.items.map(listedItemView),
         nextCursor: page.nextAfter === null ? null : encodeCursor(page.nextAfter),
       },
     });

@@ -1,7 +1,7 @@
 // How stored records look on the wire: ISO-8601 UTC times, effective limits, never a secret.
 
 import type { Limits } from '../config';
-import type { Account, ApiKeyInfo, Item, ItemMeta } from '../store/types';
+import type { Account, ApiKeyInfo, Item, ItemMeta, ListedItem } from '../store/types';
 import { effectiveLimits } from './auth';
 
 export const iso = (ms: number) => new Date(ms).toISOString();
@@ -27,6 +27,10 @@ export function itemEnvelope(item: Item): string {
     `"expiresAt":${item.expiresAt === null ? 'null' : `"${iso(item.expiresAt)}"`},` +
     `"createdAt":"${iso(item.createdAt)}","updatedAt":"${iso(item.updatedAt)}"}}`
   );
+}
+
+export function listedItemView(item: ListedItem) {
+  return { key: item.key, version: item.version, expiresAt: isoOrNull(item.expiresAt) };
 }
 
 export function accountView(account: Account, defaults: Limits) {

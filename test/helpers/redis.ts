@@ -13,6 +13,10 @@ export const describeRedis = hasRedis ? describe : describe.skip;
 export interface TestRedisStoreOptions {
   /** Share a prefix with another test store, to act as a second replica of one deployment. Defaults to a random one. */
   prefix?: string;
+  /** A Redis of the test's own. Defaults to REDIS_URL. */
+  url?: string;
+  /** Defaults to 2000. */
+  commandTimeoutMs?: number;
 }
 
 const prefixes = new WeakMap<RedisStore, string>();
@@ -20,7 +24,11 @@ const prefixes = new WeakMap<RedisStore, string>();
 /** A RedisStore under a fresh `kvtest-<random>` prefix, connected. Pair with destroyTestRedisStore. */
 export async function createTestRedisStore(options: TestRedisStoreOptions = {}): Promise<RedisStore> {
   const prefix = options.prefix ?? `kvtest-${randomString(12)}`;
-  const store = new RedisStore({ url: process.env.REDIS_URL!, prefix, commandTimeoutMs: 2000 });
+  const store = new RedisStore({
+    url: options.url ?? process.env.REDIS_URL!,
+    prefix,
+    commandTimeoutMs: options.commandTimeoutMs ?? 2000,
+  });
   prefixes.set(store, prefix);
   try {
     await store.ready();
@@ -40,7 +48,7 @@ export function testRedisPrefix(store: RedisStore): string {
 
 /** Every Redis key under the store's prefix, as raw bytes (SCAN MATCH `<prefix>:*`). */
 export async function scanTestKeys(store: RedisStore): Promise<Buffer[]> {
-  const pattern = `${testRedisPrefix(store)}:*`;
+  const pattern = `${store.keys.prefix}:*`;
   const keys: Buffer[] = [];
   let cursor = '0';
   do {

@@ -6,11 +6,9 @@ import path from 'node:path';
 import { MemoryStore } from 'express-rate-limit';
 import type { RateLimitStoreFactory } from '../../src/http/rate-limits';
 import { createRedisRateLimitStore } from '../../src/store/redis/rate-limit-store';
-import { RedisStore } from '../../src/store/redis/redis-store';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
 import type { KvStore } from '../../src/store/types';
-import { randomString } from './ids';
-import { hasRedis } from './redis';
+import { createTestRedisStore, destroyTestRedisStore, hasRedis, scanTestKeys, testRedisPrefix } from './redis';
 
 export type StoreKind = 'redis' | 'sqlite';
 
@@ -50,20 +48,9 @@ export async function createRedisTestStore(
   options: { url?: string; commandTimeoutMs?: number; prefix?: string } = {},
 ): Promise<TestStore> {
   const url = options.url ?? process.env.REDIS_URL!;
-  const prefix = options.prefix ?? `kvtest-${randomString(12)}`;
   const commandTimeoutMs = options.commandTimeoutMs ?? 2000;
-  const store = new RedisStore({ url, prefix, commandTimeoutMs });
-  await store.ready();
-  const names = async () => {
-    const found: Buffer[] = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await store.client.scanBuffer(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next.toString();
-      found.push(...batch);
-    } while (cursor !== '0');
-    return found;
-  };
+  const store = await createTestRedisStore({ ...options, url, commandTimeoutMs });
+  const prefix = testRedisPrefix(store);
   return {
     kind: 'redis',
     store,
@@ -71,7 +58,7 @@ export async function createRedisTestStore(
     env: { REDIS_URL: url, KV_REDIS_PREFIX: prefix, KV_REDIS_TIMEOUT_MS: String(commandTimeoutMs) },
     async dump() {
       const parts: Buffer[] = [];
-      for (const name of await names()) {
+      for (const name of await scanTestKeys(store)) {
         parts.push(name);
         const dumped = await store.client.dumpBuffer(name);
         if (dumped) parts.push(dumped);
@@ -83,9 +70,7 @@ export async function createRedisTestStore(
     },
     async destroy() {
       if (store.client.status !== 'ready') await store.client.connect().catch(() => undefined);
-      const found = await names();
-      for (let i = 0; i < found.length; i += 500) await store.client.unlink(...found.slice(i, i + 500));
-      await store.close();
+      await destroyTestRedisStore(store);
     },
   };
 }
