@@ -37,6 +37,7 @@ interface ScriptCommands {
   deleteItem(...args: (string | number)[]): Promise<ScriptReply>;
   countKeys(...args: (string | number)[]): Promise<number>;
   listKeys(...args: (string | number | Buffer)[]): Promise<string[]>;
+  readVersions(numberOfKeys: number, ...keys: string[]): Promise<string[]>;
   createAccount(...args: (string | number)[]): Promise<number>;
   createApiKey(...args: (string | number)[]): Promise<number>;
   revokeApiKey(...args: (string | number)[]): Promise<number>;
@@ -209,16 +210,13 @@ export class RedisStore implements KvStore {
     for (let i = 1; i < reply.length; i += 2) listed.push({ key: reply[i], expiresAt: reply[i + 1] });
     if (listed.length === 0) return { items: [], nextAfter };
 
-    // Versions live in the item headers. A key deleted or expired since the index was read is left out.
-    const pipeline = this.client.pipeline();
-    for (const { key } of listed) pipeline.getrange(this.keys.item(accountId, key), 0, 31);
-    const heads = await this.run(() => pipeline.exec());
+    // Versions live in the item headers, read in one script call. A key deleted or expired since
+    // the index was read is left out.
+    const itemKeys = listed.map(({ key }) => this.keys.item(accountId, key));
+    const versions = await this.run(() => this.client.readVersions(itemKeys.length, ...itemKeys));
     const items: ListPage['items'] = [];
     listed.forEach(({ key, expiresAt }, i) => {
-      const [error, head] = heads?.[i] ?? [new Error('no reply'), null];
-      if (error) throw toStoreError(error);
-      const version = typeof head === 'string' ? head.slice(0, head.indexOf(':')) : '';
-      if (version !== '') items.push({ key, version, expiresAt: expiresAt === '' ? null : Number(expiresAt) });
+      if (versions[i] !== '') items.push({ key, version: versions[i], expiresAt: expiresAt === '' ? null : Number(expiresAt) });
     });
     return { items, nextAfter };
   }

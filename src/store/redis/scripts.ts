@@ -5,17 +5,21 @@ import path from 'node:path';
 
 const SCRIPTS_DIR = path.join(__dirname, 'scripts');
 
-/** Each script, its number of KEYS, and the ioredis command it becomes (named after the file). */
+/**
+ * Each script, its number of KEYS, and the ioredis command it becomes (named after the file).
+ * `null`: a variable number of KEYS, passed by the caller as the first argument.
+ */
 export const SCRIPT_KEYS = {
   setItem: 4,
   deleteItem: 3,
   countKeys: 2,
   listKeys: 2,
+  readVersions: null,
   createAccount: 4,
   createApiKey: 4,
   revokeApiKey: 3,
   updateAccountLimits: 1,
-} as const;
+} satisfies Record<string, number | null>;
 
 export type ScriptName = keyof typeof SCRIPT_KEYS;
 
@@ -27,7 +31,10 @@ function readScript(name: string): string {
 }
 
 /** The `scripts` option of the ioredis constructor. */
-export function loadScripts(): Record<ScriptName, { lua: string; numberOfKeys: number }> {
-  const entries = Object.entries(SCRIPT_KEYS).map(([name, numberOfKeys]) => [name, { lua: readScript(name), numberOfKeys }]);
-  return Object.fromEntries(entries) as Record<ScriptName, { lua: string; numberOfKeys: number }>;
+export function loadScripts(): Record<ScriptName, { lua: string; numberOfKeys?: number }> {
+  const entries = Object.entries(SCRIPT_KEYS).map(([name, numberOfKeys]) => [
+    name,
+    numberOfKeys === null ? { lua: readScript(name) } : { lua: readScript(name), numberOfKeys },
+  ]);
+  return Object.fromEntries(entries) as Record<ScriptName, { lua: string; numberOfKeys?: number }>;
 }
