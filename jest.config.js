@@ -1,8 +1,10 @@
 /**
- * Three projects. The HTTP suites (test/http) run against the embedded SQLite store and against
+ * Five projects. The HTTP suites (test/http) run against the embedded SQLite store and against
  * Redis; *.redis.test.ts files run only against Redis; everything else (unit, deployment files,
  * embedded-store and process tests) runs once, in the sqlite project. The topology project runs
- * the pure-HTTP suites again through nginx in front of three KV processes on one Redis.
+ * the pure-HTTP suites again through nginx in front of three KV processes on one Redis. The
+ * cluster and sentinel projects run the store conformance suite and the HTTP suites against a
+ * Redis Cluster and a Sentinel group started on loopback, plus their own topology tests.
  * @type {import('jest').Config}
  */
 const common = {
@@ -24,13 +26,14 @@ module.exports = {
       ...common,
       displayName: 'sqlite',
       testMatch: ['<rootDir>/test/**/*.test.ts'],
-      testPathIgnorePatterns: ['\\.redis\\.test\\.ts$'],
+      testPathIgnorePatterns: ['\\.redis\\.test\\.ts$', '/test/redis-topologies/'],
       setupFiles: ['<rootDir>/test/setup/store-sqlite.ts'],
     },
     {
       ...common,
       displayName: 'redis',
       testMatch: ['<rootDir>/test/http/**/*.test.ts', '<rootDir>/test/**/*.redis.test.ts'],
+      testPathIgnorePatterns: ['/test/redis-topologies/'],
       setupFiles: ['<rootDir>/test/setup/store-redis.ts'],
     },
     {
@@ -42,5 +45,19 @@ module.exports = {
       globalSetup: '<rootDir>/test/topology/global-setup.ts',
       globalTeardown: '<rootDir>/test/topology/global-teardown.ts',
     },
+    ...['cluster', 'sentinel'].map((topology) => ({
+      ...common,
+      displayName: topology,
+      testMatch: [
+        '<rootDir>/test/http/*.test.ts',
+        '<rootDir>/test/store/redis-store.redis.test.ts',
+        `<rootDir>/test/redis-topologies/*.test.ts`,
+      ],
+      // Standalone-only: these start and stop a Redis of their own.
+      testPathIgnorePatterns: ['/test/http/outage\\.redis\\.test\\.ts$'],
+      setupFiles: [`<rootDir>/test/setup/store-${topology}.ts`],
+      globalSetup: '<rootDir>/test/redis-topologies/global-setup.ts',
+      globalTeardown: '<rootDir>/test/redis-topologies/global-teardown.ts',
+    })),
   ],
 };

@@ -1,5 +1,7 @@
 // The only reader of process.env: one table of settings, each parsed and checked at start-up.
 
+import fs from 'node:fs';
+
 /** Defaults and bounds of the per-account limits; each can be overridden per account by an admin. */
 export interface Limits {
   maxKeys: number;
@@ -7,7 +9,25 @@ export interface Limits {
   writesPerSecond: number;
 }
 
-export type RedisConnection = { kind: 'standalone'; url: string };
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** Where Redis is, in one of its three topologies, and how to authenticate and encrypt. */
+export type RedisConnection = (
+  | { kind: 'standalone'; url: string }
+  | { kind: 'cluster'; nodes: HostPort[] }
+  | { kind: 'sentinel'; sentinels: HostPort[]; masterName: string; sentinelPassword?: string }
+) & {
+  /** ACL user and password of the data nodes; with REDIS_URL they may also sit in the URL. */
+  username?: string;
+  password?: string;
+  /** TLS to the data nodes (and the sentinels): rediss:// or REDIS_TLS=true. */
+  tls: boolean;
+  /** PEM file of the CA that signed the servers' certificates; the system's CAs when unset. */
+  tlsCaFile?: string;
+};
 
 /** Redis when a Redis variable is set; otherwise the embedded SQLite store under KV_DATA_DIR. */
 export type StoreConfig =
@@ -77,6 +97,36 @@ const redisUrl: Parser<string> = (raw) => {
   return raw;
 };
 
+const boolean: Parser<boolean> = (raw) => {
+  if (raw === 'true') return true;
+  if (raw === 'false') return false;
+  throw new Error('must be true or false');
+};
+
+/** "host:port,host:port" ("[::1]:7000" for IPv6); a missing port is `defaultPort`. */
+const hostPorts =
+  (defaultPort: number): Parser<HostPort[]> =>
+  (raw) => {
+    const entries = raw.split(',').map((entry) => entry.trim());
+    return entries.map((entry) => {
+      const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+))(?::(\d{1,5}))?$/.exec(entry);
+      const port = match?.[3] === undefined ? defaultPort : Number(match[3]);
+      if (!match || port < 1 || port > 65535) {
+        throw new Error('must be a comma-separated list of host:port, such as 10.0.0.1:6379,10.0.0.2:6379');
+      }
+      return { host: match[1] ?? match[2], port };
+    });
+  };
+
+const readableFile: Parser<string> = (raw) => {
+  try {
+    fs.accessSync(raw, fs.constants.R_OK);
+  } catch {
+    throw new Error('is not a readable file');
+  }
+  return raw;
+};
+
 const prefix: Parser<string> = (raw) => {
   if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(raw)) throw new Error('must be 1-64 characters of letters, digits, _ . : -');
   return raw;
@@ -97,12 +147,6 @@ const logLevel: Parser<string> = (raw) => {
   return raw;
 };
 
-const notYet =
-  (issue: string): Parser<never> =>
-  () => {
-    throw new Error(`is not supported yet (${issue}); use REDIS_URL`);
-  };
-
 /** Every environment variable KV reads; deployment files may set only these (a test checks both ways). */
 export const ENV_VARIABLES = [
   'PORT',
@@ -111,6 +155,11 @@ export const ENV_VARIABLES = [
   'REDIS_CLUSTER_NODES',
   'REDIS_SENTINELS',
   'REDIS_SENTINEL_MASTER',
+  'REDIS_SENTINEL_PASSWORD',
+  'REDIS_USERNAME',
+  'REDIS_PASSWORD',
+  'REDIS_TLS',
+  'REDIS_TLS_CA_FILE',
   'KV_REDIS_PREFIX',
   'KV_REDIS_TIMEOUT_MS',
   'KV_DATA_DIR',
@@ -129,7 +178,7 @@ export const ENV_VARIABLES = [
 ] as const;
 
 /** Never echoed back in a configuration error: they may be half-right secrets. */
-const SECRET_VARIABLES = new Set(['KV_ADMIN_TOKEN', 'KV_BOOTSTRAP_API_KEY', 'REDIS_URL']);
+const SECRET_VARIABLES = new Set(['KV_ADMIN_TOKEN', 'KV_BOOTSTRAP_API_KEY', 'REDIS_URL', 'REDIS_PASSWORD', 'REDIS_SENTINEL_PASSWORD']);
 
 /** Reads, parses and checks every setting; throws one ConfigError listing every bad variable. */
 export function loadConfig(env: Env = process.env): Config {
@@ -148,18 +197,18 @@ export function loadConfig(env: Env = process.env): Config {
     }
   }
 
+  const redis = readRedisConnection(read, problems);
   const config: Config = {
     port: read('PORT', integer(0, 65535), 8080),
     host: read('HOST', nonEmpty),
-    store:
-      env.REDIS_URL !== undefined
-        ? {
-            kind: 'redis',
-            redis: { kind: 'standalone', url: read('REDIS_URL', redisUrl, '') },
-            prefix: read('KV_REDIS_PREFIX', prefix, 'kv'),
-            commandTimeoutMs: read('KV_REDIS_TIMEOUT_MS', integer(50, 60_000), 2000),
-          }
-        : { kind: 'sqlite', dataDir: read('KV_DATA_DIR', nonEmpty, './data') },
+    store: redis
+      ? {
+          kind: 'redis',
+          redis,
+          prefix: read('KV_REDIS_PREFIX', prefix, 'kv'),
+          commandTimeoutMs: read('KV_REDIS_TIMEOUT_MS', integer(50, 60_000), 2000),
+        }
+      : { kind: 'sqlite', dataDir: read('KV_DATA_DIR', nonEmpty, './data') },
     adminToken: read('KV_ADMIN_TOKEN', secret(16)),
     bootstrapApiKey: read('KV_BOOTSTRAP_API_KEY', secret(20)),
     maxKeyBytes: read('KV_MAX_KEY_BYTES', integer(1, 4096), 512),
@@ -176,14 +225,59 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: read('LOG_LEVEL', logLevel, 'info'),
   };
 
-  read('REDIS_CLUSTER_NODES', notYet('Redis Cluster, issue #6'));
-  read('REDIS_SENTINELS', notYet('Redis Sentinel, issue #6'));
-  read('REDIS_SENTINEL_MASTER', notYet('Redis Sentinel, issue #6'));
-
   if (config.workers > 1 && config.store.kind !== 'redis') {
     problems.push('KV_WORKERS: more than one worker needs Redis (set REDIS_URL); the embedded store serves one process');
   }
 
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+type Read = {
+  <T>(name: string, parse: Parser<T>, fallback: T): T;
+  <T>(name: string, parse: Parser<T>): T | undefined;
+};
+
+/**
+ * The Redis topology named by REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS (at most one of
+ * them), with the credentials and TLS settings that apply to all three; undefined for none.
+ */
+function readRedisConnection(read: Read, problems: string[]): RedisConnection | undefined {
+  const url = read('REDIS_URL', redisUrl);
+  const clusterNodes = read('REDIS_CLUSTER_NODES', hostPorts(6379));
+  const sentinels = read('REDIS_SENTINELS', hostPorts(26379));
+  const masterName = read('REDIS_SENTINEL_MASTER', nonEmpty);
+  const sentinelPassword = read('REDIS_SENTINEL_PASSWORD', nonEmpty);
+  const username = read('REDIS_USERNAME', nonEmpty);
+  const password = read('REDIS_PASSWORD', nonEmpty);
+  const tlsSetting = read('REDIS_TLS', boolean);
+  const tlsCaFile = read('REDIS_TLS_CA_FILE', readableFile);
+
+  const named = [url && 'REDIS_URL', clusterNodes && 'REDIS_CLUSTER_NODES', sentinels && 'REDIS_SENTINELS'].filter(Boolean);
+  if (named.length > 1) {
+    problems.push(`${named.join(', ')}: set only one of REDIS_URL, REDIS_CLUSTER_NODES and REDIS_SENTINELS`);
+    return undefined;
+  }
+  if (sentinels && !masterName) problems.push('REDIS_SENTINEL_MASTER: must be set with REDIS_SENTINELS (the master group name, such as mymaster)');
+  if (masterName && !sentinels) problems.push('REDIS_SENTINEL_MASTER: applies only with REDIS_SENTINELS');
+  if (sentinelPassword && !sentinels) problems.push('REDIS_SENTINEL_PASSWORD: applies only with REDIS_SENTINELS');
+
+  const urlTls = url ? new URL(url).protocol === 'rediss:' : false;
+  if (urlTls && tlsSetting === false) problems.push('REDIS_TLS: is false but REDIS_URL starts with rediss://');
+  const tls = urlTls || tlsSetting === true;
+  if (tlsCaFile && !tls) problems.push('REDIS_TLS_CA_FILE: applies only with TLS (REDIS_TLS=true, or a rediss:// REDIS_URL)');
+  if (url) {
+    const parsed = new URL(url);
+    if (parsed.username && username) problems.push('REDIS_USERNAME: the user is already in REDIS_URL; set it in one place');
+    if (parsed.password && password) problems.push('REDIS_PASSWORD: the password is already in REDIS_URL; set it in one place');
+  }
+
+  const common = { username, password, tls, tlsCaFile };
+  if (url) return { kind: 'standalone', url, ...common };
+  if (clusterNodes) return { kind: 'cluster', nodes: clusterNodes, ...common };
+  if (sentinels && masterName) return { kind: 'sentinel', sentinels, masterName, sentinelPassword, ...common };
+  for (const [name, value] of Object.entries({ REDIS_USERNAME: username, REDIS_PASSWORD: password, REDIS_TLS: tlsSetting })) {
+    if (value !== undefined) problems.push(`${name}: applies only with REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS`);
+  }
+  return undefined;
 }

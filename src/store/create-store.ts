@@ -32,7 +32,7 @@ export function createStore(config: StoreConfig, onConnectionChange?: RedisStore
     };
   }
   const store = new RedisStore({
-    url: config.redis.url,
+    connection: config.redis,
     prefix: config.prefix,
     commandTimeoutMs: config.commandTimeoutMs,
     onConnectionChange,
@@ -41,6 +41,6 @@ export function createStore(config: StoreConfig, onConnectionChange?: RedisStore
     store,
     rateLimitStore: (name) => createRedisRateLimitStore(store.client, store.keys.rateLimit(name)),
     ready: (timeoutMs) => store.ready(timeoutMs),
-    describe: { store: 'redis', prefix: config.prefix },
+    describe: { store: 'redis', topology: config.redis.kind, prefix: config.prefix },
   };
 }

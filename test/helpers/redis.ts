@@ -1,11 +1,33 @@
 // The Redis the tests use: whether there is one, a describe that skips without it, and stores
 // isolated by a random key prefix that is cleaned up by SCAN + UNLINK (never FLUSHALL/FLUSHDB).
+// The redis jest project uses standalone Redis (REDIS_URL); the cluster and sentinel projects the
+// groups their global setups started (KV_TEST_REDIS_TOPOLOGY names which).
 
+import type { RedisConnection } from '../../src/config';
+import { primaries } from '../../src/store/redis/connection';
 import { RedisStore } from '../../src/store/redis/redis-store';
 import { randomString } from './ids';
 
-/** True when global-setup found a Redis (REDIS_URL); otherwise KV_TEST_NO_REDIS says why not. */
-export const hasRedis = Boolean(process.env.REDIS_URL);
+export type Topology = 'standalone' | 'cluster' | 'sentinel';
+
+/** The Redis topology this jest project tests. */
+export const topology: Topology = (process.env.KV_TEST_REDIS_TOPOLOGY as Topology | undefined) ?? 'standalone';
+
+/** Environment variables in which a global setup leaves the connection of the group it started. */
+export const GROUP_ENV: Record<Exclude<Topology, 'standalone'>, string> = {
+  cluster: 'KV_TEST_CLUSTER_CONNECTION',
+  sentinel: 'KV_TEST_SENTINEL_CONNECTION',
+};
+
+/** How tests reach this project's Redis, or undefined when there is none here. */
+export function testRedisConnection(): RedisConnection | undefined {
+  if (topology === 'standalone') return process.env.REDIS_URL ? { kind: 'standalone', url: process.env.REDIS_URL, tls: false } : undefined;
+  const saved = process.env[GROUP_ENV[topology]];
+  return saved ? (JSON.parse(saved) as RedisConnection) : undefined;
+}
+
+/** True when there is a Redis of this project's topology; otherwise KV_TEST_NO_REDIS says why not. */
+export const hasRedis = testRedisConnection() !== undefined;
 
 /** `describe` when there is a Redis, otherwise a describe whose tests are reported as skipped. */
 export const describeRedis = hasRedis ? describe : describe.skip;
@@ -13,8 +35,10 @@ export const describeRedis = hasRedis ? describe : describe.skip;
 export interface TestRedisStoreOptions {
   /** Share a prefix with another test store, to act as a second replica of one deployment. Defaults to a random one. */
   prefix?: string;
-  /** A Redis of the test's own. Defaults to REDIS_URL. */
+  /** A Redis of the test's own (standalone). Defaults to this project's Redis. */
   url?: string;
+  /** A Redis of the test's own, of any topology. */
+  connection?: RedisConnection;
   /** Defaults to 2000. */
   commandTimeoutMs?: number;
 }
@@ -24,8 +48,10 @@ const prefixes = new WeakMap<RedisStore, string>();
 /** A RedisStore under a fresh `kvtest-<random>` prefix, connected. Pair with destroyTestRedisStore. */
 export async function createTestRedisStore(options: TestRedisStoreOptions = {}): Promise<RedisStore> {
   const prefix = options.prefix ?? `kvtest-${randomString(12)}`;
+  const connection: RedisConnection =
+    options.connection ?? (options.url ? { kind: 'standalone', url: options.url, tls: false } : testRedisConnection()!);
   const store = new RedisStore({
-    url: options.url ?? process.env.REDIS_URL!,
+    connection,
     prefix,
     commandTimeoutMs: options.commandTimeoutMs ?? 2000,
   });
@@ -46,16 +72,18 @@ export function testRedisPrefix(store: RedisStore): string {
   return prefix;
 }
 
-/** Every Redis key under the store's prefix, as raw bytes (SCAN MATCH `<prefix>:*`). */
+/** Every Redis key under the store's prefix, as raw bytes (SCAN MATCH `<prefix>:*` on every primary). */
 export async function scanTestKeys(store: RedisStore): Promise<Buffer[]> {
   const pattern = `${store.keys.prefix}:*`;
   const keys: Buffer[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await store.client.scanBuffer(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next.toString();
-    keys.push(...batch);
-  } while (cursor !== '0');
+  for (const node of primaries(store.client)) {
+    let cursor = '0';
+    do {
+      const [next, batch] = await node.scanBuffer(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next.toString();
+      keys.push(...batch);
+    } while (cursor !== '0');
+  }
   return keys;
 }
 
@@ -63,7 +91,8 @@ export async function scanTestKeys(store: RedisStore): Promise<Buffer[]> {
 export async function destroyTestRedisStore(store: RedisStore): Promise<void> {
   try {
     const keys = await scanTestKeys(store);
-    for (let i = 0; i < keys.length; i += 500) await store.client.unlink(...keys.slice(i, i + 500));
+    // One key per UNLINK: on a Cluster the keys of different accounts live in different slots.
+    for (let i = 0; i < keys.length; i += 500) await Promise.all(keys.slice(i, i + 500).map((key) => store.client.unlink(key)));
   } finally {
     await store.close();
   }

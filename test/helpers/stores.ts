@@ -8,7 +8,9 @@ import type { RateLimitStoreFactory } from '../../src/http/rate-limits';
 import { createRedisRateLimitStore } from '../../src/store/redis/rate-limit-store';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
 import type { KvStore } from '../../src/store/types';
-import { createTestRedisStore, destroyTestRedisStore, hasRedis, scanTestKeys, testRedisPrefix } from './redis';
+import { createTestRedisStore, destroyTestRedisStore, hasRedis, scanTestKeys, testRedisConnection, testRedisPrefix } from './redis';
+import { connectionEnv } from './redis-groups';
+import type { RedisConnection } from '../../src/config';
 
 export type StoreKind = 'redis' | 'sqlite';
 
@@ -43,19 +45,20 @@ export async function createTestStore(kind: StoreKind = storeKind): Promise<Test
   return kind === 'redis' ? createRedisTestStore() : createSqliteTestStore();
 }
 
-/** A Redis test store under a random prefix; by default on REDIS_URL, or on a Redis of the test's own. */
+/** A Redis test store under a random prefix; by default on this project's Redis, or on a Redis of the test's own. */
 export async function createRedisTestStore(
-  options: { url?: string; commandTimeoutMs?: number; prefix?: string } = {},
+  options: { url?: string; connection?: RedisConnection; commandTimeoutMs?: number; prefix?: string } = {},
 ): Promise<TestStore> {
-  const url = options.url ?? process.env.REDIS_URL!;
+  const connection: RedisConnection =
+    options.connection ?? (options.url ? { kind: 'standalone', url: options.url, tls: false } : testRedisConnection()!);
   const commandTimeoutMs = options.commandTimeoutMs ?? 2000;
-  const store = await createTestRedisStore({ ...options, url, commandTimeoutMs });
+  const store = await createTestRedisStore({ ...options, connection, commandTimeoutMs });
   const prefix = testRedisPrefix(store);
   return {
     kind: 'redis',
     store,
     rateLimitStore: (name) => createRedisRateLimitStore(store.client, store.keys.rateLimit(name)),
-    env: { REDIS_URL: url, KV_REDIS_PREFIX: prefix, KV_REDIS_TIMEOUT_MS: String(commandTimeoutMs) },
+    env: { ...connectionEnv(connection), KV_REDIS_PREFIX: prefix, KV_REDIS_TIMEOUT_MS: String(commandTimeoutMs) },
     async dump() {
       const parts: Buffer[] = [];
       for (const name of await scanTestKeys(store)) {

@@ -125,9 +125,99 @@ describe('loadConfig', () => {
     expect(problems.join('\n')).not.toContain('has space');
   });
 
-  it('refuses the Cluster and Sentinel variables until they are supported', () => {
-    const problems = problemsOf({ ...base, REDIS_CLUSTER_NODES: '127.0.0.1:7000' });
-    expect(problems).toEqual([expect.stringMatching(/^REDIS_CLUSTER_NODES: is not supported yet/)]);
+  it('reads a Redis Cluster from REDIS_CLUSTER_NODES, with credentials and TLS', () => {
+    const config = loadConfig({
+      REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-1.internal:7001,[::1]:7002,10.0.0.4',
+      REDIS_USERNAME: 'kv',
+      REDIS_PASSWORD: 'a password',
+      REDIS_TLS: 'true',
+      REDIS_TLS_CA_FILE: __filename,
+    });
+    expect(config.store).toEqual({
+      kind: 'redis',
+      prefix: 'kv',
+      commandTimeoutMs: 2000,
+      redis: {
+        kind: 'cluster',
+        nodes: [
+          { host: '10.0.0.1', port: 7000 },
+          { host: 'redis-1.internal', port: 7001 },
+          { host: '::1', port: 7002 },
+          { host: '10.0.0.4', port: 6379 },
+        ],
+        username: 'kv',
+        password: 'a password',
+        tls: true,
+        tlsCaFile: __filename,
+      },
+    });
+  });
+
+  it('reads a Sentinel group from REDIS_SENTINELS and REDIS_SENTINEL_MASTER', () => {
+    const config = loadConfig({
+      REDIS_SENTINELS: 'sentinel-0:26379,sentinel-1',
+      REDIS_SENTINEL_MASTER: 'mymaster',
+      REDIS_SENTINEL_PASSWORD: 'sentinel secret',
+      REDIS_PASSWORD: 'data secret',
+    });
+    expect(config.store).toMatchObject({
+      kind: 'redis',
+      redis: {
+        kind: 'sentinel',
+        sentinels: [
+          { host: 'sentinel-0', port: 26379 },
+          { host: 'sentinel-1', port: 26379 },
+        ],
+        masterName: 'mymaster',
+        sentinelPassword: 'sentinel secret',
+        password: 'data secret',
+        tls: false,
+      },
+    });
+  });
+
+  it('takes TLS from a rediss:// REDIS_URL, and credentials from the URL or the variables', () => {
+    expect(loadConfig({ REDIS_URL: 'rediss://kv:secret@redis.example.com:6380' }).store).toMatchObject({
+      redis: { kind: 'standalone', url: 'rediss://kv:secret@redis.example.com:6380', tls: true },
+    });
+    expect(loadConfig({ ...base, REDIS_USERNAME: 'kv', REDIS_PASSWORD: 'secret' }).store).toMatchObject({
+      redis: { kind: 'standalone', username: 'kv', password: 'secret', tls: false },
+    });
+  });
+
+  it('refuses Redis settings that contradict each other, one line each, never echoing a password', () => {
+    expect(problemsOf({ ...base, REDIS_CLUSTER_NODES: '127.0.0.1:7000' })).toEqual([
+      'REDIS_URL, REDIS_CLUSTER_NODES: set only one of REDIS_URL, REDIS_CLUSTER_NODES and REDIS_SENTINELS',
+    ]);
+    expect(problemsOf({ REDIS_SENTINELS: '127.0.0.1:26379' })).toEqual([
+      'REDIS_SENTINEL_MASTER: must be set with REDIS_SENTINELS (the master group name, such as mymaster)',
+    ]);
+    expect(problemsOf({ REDIS_CLUSTER_NODES: '127.0.0.1:7000', REDIS_SENTINEL_MASTER: 'mymaster' })).toEqual([
+      'REDIS_SENTINEL_MASTER: applies only with REDIS_SENTINELS',
+    ]);
+    expect(problemsOf({ REDIS_CLUSTER_NODES: '127.0.0.1:7000', REDIS_TLS_CA_FILE: __filename })).toEqual([
+      'REDIS_TLS_CA_FILE: applies only with TLS (REDIS_TLS=true, or a rediss:// REDIS_URL)',
+    ]);
+    expect(problemsOf({ REDIS_URL: 'rediss://h:6380', REDIS_TLS: 'false' })).toEqual([
+      'REDIS_TLS: is false but REDIS_URL starts with rediss://',
+    ]);
+    expect(problemsOf({ REDIS_URL: 'redis://:pw-in-url@h:6379', REDIS_PASSWORD: 'pw-in-variable' })).toEqual([
+      'REDIS_PASSWORD: the password is already in REDIS_URL; set it in one place',
+    ]);
+    expect(problemsOf({ REDIS_PASSWORD: 'orphan-secret' })).toEqual([
+      'REDIS_PASSWORD: applies only with REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS',
+    ]);
+    expect(problemsOf({ REDIS_CLUSTER_NODES: '127.0.0.1:7000', REDIS_TLS: 'yes' })).toEqual([
+      'REDIS_TLS: must be true or false (got "yes")',
+    ]);
+    expect(problemsOf({ REDIS_CLUSTER_NODES: '127.0.0.1:7000', REDIS_TLS: 'true', REDIS_TLS_CA_FILE: '/no/such/ca.pem' })).toEqual([
+      'REDIS_TLS_CA_FILE: is not a readable file (got "/no/such/ca.pem")',
+    ]);
+    for (const nodes of ['', 'host:99999', 'a:1,,b:2', 'redis://h:1', 'h:port']) {
+      expect(problemsOf({ REDIS_CLUSTER_NODES: nodes })).toEqual([
+        `REDIS_CLUSTER_NODES: must be a comma-separated list of host:port, such as 10.0.0.1:6379,10.0.0.2:6379 (got ${JSON.stringify(nodes)})`,
+      ]);
+    }
   });
 });
 

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { Store } from 'express-rate-limit';
 import { RedisStore as RateLimitRedisStore } from 'rate-limit-redis';
-import type Redis from 'ioredis';
+import type { RedisClient } from './connection';
 
 type Reply = boolean | number | string | (boolean | number | string)[];
 
@@ -13,7 +13,7 @@ type Reply = boolean | number | string | (boolean | number | string)[];
  * EVALSHA would fail for good. Here SCRIPT LOAD is answered locally with the script's SHA1 and an
  * EVALSHA that meets NOSCRIPT is sent again as EVAL, which also caches the script on that server.
  */
-export function resilientSendCommand(client: Redis): (...args: string[]) => Promise<Reply> {
+export function resilientSendCommand(client: RedisClient): (...args: string[]) => Promise<Reply> {
   const scripts = new Map<string, string>();
   return async (...args: string[]) => {
     const [command, ...rest] = args;
@@ -33,6 +33,6 @@ export function resilientSendCommand(client: Redis): (...args: string[]) => Prom
 }
 
 /** An express-rate-limit store whose counters live in Redis under `prefix`. */
-export function createRedisRateLimitStore(client: Redis, prefix: string): Store {
+export function createRedisRateLimitStore(client: RedisClient, prefix: string): Store {
   return new RateLimitRedisStore({ prefix, sendCommand: resilientSendCommand(client) });
 }

@@ -1,7 +1,6 @@
 // The production store: items, accounts and API keys in Redis, every compound write a Lua script.
 
 import { EventEmitter } from 'node:events';
-import Redis, { type RedisOptions } from 'ioredis';
 import type {
   Account,
   ApiKeyInfo,
@@ -18,7 +17,8 @@ import type {
   SetRequest,
   WriteCondition,
 } from '../types';
-import type { Limits } from '../../config';
+import type { Limits, RedisConnection } from '../../config';
+import { connectRedis, type RedisClient } from './connection';
 import { RedisKeys } from './keys';
 import { loadScripts } from './scripts';
 import { toStoreError } from './errors';
@@ -44,10 +44,10 @@ interface ScriptCommands {
   updateAccountLimits(...args: (string | number)[]): Promise<number>;
 }
 
-export type ScriptedRedis = Redis & ScriptCommands;
+export type ScriptedRedis = RedisClient & ScriptCommands;
 
 export interface RedisStoreOptions {
-  url: string;
+  connection: RedisConnection;
   /** Prefix of every key; lets several deployments or test runs share one Redis. */
   prefix: string;
   /** A command that has no reply by then fails with StoreUnavailableError; it may still have run. */
@@ -55,47 +55,27 @@ export interface RedisStoreOptions {
   onConnectionChange?: (state: 'ready' | 'down', error?: Error) => void;
 }
 
-/**
- * Connection settings chosen for failing fast: no offline queue (a request while Redis is down fails
- * at once with 503 instead of waiting), no automatic resend of commands in flight when a connection
- * drops (a write that may have run is never applied a second time behind the client's back), a
- * bounded command timeout, and reconnection forever with a short backoff so the service heals itself.
- */
-export function redisOptions(options: RedisStoreOptions): RedisOptions {
-  return {
-    enableOfflineQueue: false,
-    autoResendUnfulfilledCommands: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: options.commandTimeoutMs,
-    connectTimeout: Math.max(options.commandTimeoutMs, 1000),
-    retryStrategy: (attempt) => Math.min(50 * attempt, 1000),
-    enableAutoPipelining: true,
-  };
-}
-
 export class RedisStore implements KvStore {
   readonly kind = 'redis';
   readonly keys: RedisKeys;
   /** Commands and scripts. Exposed for the rate limiter, which shares the connection. */
   readonly client: ScriptedRedis;
-  private readonly subscriber: Redis;
+  private readonly subscriber: RedisClient;
   private readonly invalidations = new EventEmitter();
   private subscriberWasReady = false;
 
   constructor(options: RedisStoreOptions) {
     this.keys = new RedisKeys(options.prefix);
-    this.client = new Redis(options.url, { ...redisOptions(options), scripts: loadScripts() }) as ScriptedRedis;
+    this.client = connectRedis(options.connection, {
+      commandTimeoutMs: options.commandTimeoutMs,
+      scripts: loadScripts(),
+    }) as ScriptedRedis;
     this.client.on('ready', () => options.onConnectionChange?.('ready'));
     this.client.on('error', (error: Error) => options.onConnectionChange?.('down', error));
 
     // The subscriber queues SUBSCRIBE until connected and resubscribes after a reconnect; messages
     // sent while it was away are lost, so every reconnect invalidates everything.
-    this.subscriber = new Redis(options.url, {
-      ...redisOptions(options),
-      enableOfflineQueue: true,
-      maxRetriesPerRequest: null,
-      commandTimeout: undefined,
-    });
+    this.subscriber = connectRedis(options.connection, { commandTimeoutMs: options.commandTimeoutMs, subscriber: true });
     this.subscriber.on('error', () => undefined);
     this.subscriber.on('ready', () => {
       if (this.subscriberWasReady) this.invalidations.emit('invalidate', { kind: 'all' } satisfies Invalidation);
