@@ -51,7 +51,7 @@ module.exports = {
       testMatch: [
         '<rootDir>/test/http/*.test.ts',
         '<rootDir>/test/store/redis-store.redis.test.ts',
-        `<rootDir>/test/redis-topologies/*.test.ts`,
+        `<rootDir>/test/redis-topologies/{${topology},shared}/*.test.ts`,
       ],
       // Standalone-only: these start and stop a Redis of their own.
       testPathIgnorePatterns: ['/test/http/outage\\.redis\\.test\\.ts$'],

@@ -12,6 +12,14 @@ import { freePort } from './processes';
 
 const HOST = '127.0.0.1';
 
+export type Topology = 'standalone' | 'cluster' | 'sentinel';
+
+/** Environment variables in which a global setup leaves the connection of the group it started. */
+export const GROUP_ENV: Record<Exclude<Topology, 'standalone'>, string> = {
+  cluster: 'KV_TEST_CLUSTER_CONNECTION',
+  sentinel: 'KV_TEST_SENTINEL_CONNECTION',
+};
+
 /** A group's processes in one temp dir; `kill` is SIGKILL (a crash), `stop` ends them all. */
 export interface RedisGroup {
   dir: string;

@@ -7,17 +7,10 @@ import type { RedisConnection } from '../../src/config';
 import { primaries } from '../../src/store/redis/connection';
 import { RedisStore } from '../../src/store/redis/redis-store';
 import { randomString } from './ids';
-
-export type Topology = 'standalone' | 'cluster' | 'sentinel';
+import { GROUP_ENV, type Topology } from './redis-groups';
 
 /** The Redis topology this jest project tests. */
 export const topology: Topology = (process.env.KV_TEST_REDIS_TOPOLOGY as Topology | undefined) ?? 'standalone';
-
-/** Environment variables in which a global setup leaves the connection of the group it started. */
-export const GROUP_ENV: Record<Exclude<Topology, 'standalone'>, string> = {
-  cluster: 'KV_TEST_CLUSTER_CONNECTION',
-  sentinel: 'KV_TEST_SENTINEL_CONNECTION',
-};
 
 /** How tests reach this project's Redis, or undefined when there is none here. */
 export function testRedisConnection(): RedisConnection | undefined {

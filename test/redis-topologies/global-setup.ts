@@ -3,8 +3,7 @@
 // by the suites of both projects. Runs before the root global-setup, so it calls that first.
 
 import rootGlobalSetup from '../global-setup';
-import { GROUP_ENV } from '../helpers/redis';
-import { hasRedisBinaries, startRedisCluster, startSentinelGroup, type RedisGroup } from '../helpers/redis-groups';
+import { GROUP_ENV, hasRedisBinaries, startRedisCluster, startSentinelGroup, type RedisGroup } from '../helpers/redis-groups';
 
 declare global {
   // eslint-disable-next-line no-var
