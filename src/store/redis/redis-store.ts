@@ -18,7 +18,7 @@ import type {
   WriteCondition,
 } from '../types';
 import type { Limits, RedisConnection } from '../../config';
-import { connectRedis, type RedisClient } from './connection';
+import { connectRedis, primaries, type RedisClient } from './connection';
 import { RedisKeys } from './keys';
 import { loadScripts } from './scripts';
 import { toStoreError } from './errors';
@@ -102,8 +102,11 @@ export class RedisStore implements KvStore {
     });
     const connected =
       this.client.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => this.client.once('ready', () => resolve()));
+    // A Cluster connects to each primary on its first command, and fails the commands that arrive
+    // while that connection is being made (no offline queue): connect to every primary up front.
+    const everyPrimary = connected.then(() => Promise.all(primaries(this.client).map((node) => node.ping())));
     try {
-      await Promise.race([Promise.all([connected, this.subscribed]), timeout]);
+      await Promise.race([Promise.all([everyPrimary, this.subscribed]), timeout]);
     } finally {
       clearTimeout(timer);
     }

@@ -1,0 +1,196 @@
+// Compare-and-swap increments through several API replicas while a Redis primary is killed, with
+// the bookkeeping that tells acknowledged, lost and double-applied writes apart.
+
+import { ADMIN_TOKEN } from './admin-token';
+
+/** One HTTP exchange, as the load saw it; status 0 is a connection error or a client timeout. */
+interface Event {
+  at: number;
+  status: number;
+}
+
+export interface IncrementReport {
+  /** CAS writes answered 200. */
+  acked: number;
+  /** Distinct values those writes set: each value is written by exactly one successful CAS in a chain. */
+  distinctAcked: number;
+  /** Acknowledged writes that Redis did not keep (the chain restarted below them after the failover). */
+  lost: number;
+  /** CAS writes whose outcome the client could not know (503, connection error, timeout). */
+  unknown: number;
+  /** Increments Redis kept that no client saw acknowledged: each must be one of the unknown ones. */
+  appliedUnacked: number;
+  /** The counter once the load stopped. */
+  finalValue: number;
+  /** 412 answers: another client's CAS won; retried with a fresh read. */
+  conflicts: number;
+  /** Every status other than 200, 201 and 412, by status. */
+  failures: Record<number, number>;
+  /** From the first failed request to the last, ms (0 when nothing failed). */
+  failureWindowMs: number;
+  /** From the kill to the first failed request, ms. */
+  firstFailureMs: number;
+  /** Failed requests before the kill (there should be none). */
+  failuresBeforeKill: number;
+  /** From the kill to the first success after the last failure, ms. */
+  recoveryMs: number;
+  /** Successful requests after the last failure. */
+  successesAfterRecovery: number;
+  requests: number;
+}
+
+export interface IncrementLoad {
+  /** Base URLs of the API replicas; requests alternate between them. */
+  replicas: string[];
+  apiKey: string;
+  key: string;
+  clients: number;
+  /** Steady load before the kill. */
+  beforeKillMs: number;
+  kill(): Promise<void>;
+  /** Load kept up after recovery (this many consecutive successes after the kill). */
+  recoveredAfter: number;
+  afterRecoveryMs: number;
+  /** Hard bound on the whole run. */
+  maxMs: number;
+}
+
+/** Creates an account through the admin API of `baseUrl`; returns its id and read+write key. */
+export async function createAccount(baseUrl: string): Promise<{ accountId: string; apiKey: string }> {
+  const res = await fetch(`${baseUrl}/admin/accounts`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
+    body: '{}',
+  });
+  const body = (await res.json()) as { data: { account: { id: string }; apiKey: { key: string } } };
+  if (res.status !== 201) throw new Error(`creating an account failed: ${res.status}`);
+  return { accountId: body.data.account.id, apiKey: body.data.apiKey.key };
+}
+
+async function send(url: string, init: RequestInit): Promise<{ status: number; body: unknown; etag: string | null }> {
+  try {
+    const res = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null, etag: res.headers.get('etag') };
+  } catch {
+    return { status: 0, body: null, etag: null };
+  }
+}
+
+export async function readCounter(baseUrl: string, apiKey: string, key: string): Promise<number> {
+  const res = await send(`${baseUrl}/kv/items/${key}`, { headers: { Authorization: `Bearer ${apiKey}` } });
+  if (res.status !== 200) throw new Error(`reading the counter failed: ${res.status}`);
+  return (res.body as { data: { value: number } }).data.value;
+}
+
+/**
+ * Runs `clients` loops of read-then-CAS increments on `key` through alternating replicas, kills
+ * the primary after `beforeKillMs`, and stops `afterRecoveryMs` after service came back (or at
+ * `maxMs`). Every write is If-Match: a retry of a write that did land fails with 412 and cannot
+ * apply twice; the report checks that, and counts what was lost.
+ */
+export async function incrementsThroughFailover(load: IncrementLoad): Promise<IncrementReport> {
+  const auth = { Authorization: `Bearer ${load.apiKey}` };
+  const path = `/kv/items/${load.key}`;
+  const created = await send(`${load.replicas[0]}${path}`, {
+    method: 'PUT',
+    headers: { ...auth, 'Content-Type': 'application/json', 'If-None-Match': '*' },
+    body: JSON.stringify({ value: 0 }),
+  });
+  if (created.status !== 201) throw new Error(`creating the counter failed: ${created.status}`);
+
+  const started = Date.now();
+  const events: Event[] = [];
+  const ackedValues: number[] = [];
+  let unknown = 0;
+  let conflicts = 0;
+  let killedAt = Infinity;
+  let consecutiveAfterKill = 0;
+  let recoveredAt = Infinity;
+  let next = 0;
+  const done = () => Date.now() - started > load.maxMs || Date.now() - recoveredAt > load.afterRecoveryMs;
+  const record = (status: number) => {
+    const at = Date.now();
+    events.push({ at, status });
+    if (at < killedAt) return;
+    if (status === 200 || status === 201 || status === 412) {
+      consecutiveAfterKill++;
+      if (consecutiveAfterKill >= load.recoveredAfter && recoveredAt === Infinity) recoveredAt = at;
+    } else {
+      consecutiveAfterKill = 0;
+      recoveredAt = Infinity;
+    }
+  };
+
+  const client = async () => {
+    while (!done()) {
+      const base = load.replicas[next++ % load.replicas.length];
+      const read = await send(`${base}${path}`, { headers: auth });
+      record(read.status);
+      if (read.status !== 200) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        continue;
+      }
+      const value = (read.body as { data: { value: number } }).data.value;
+      const write = await send(`${base}${path}`, {
+        method: 'PUT',
+        headers: { ...auth, 'Content-Type': 'application/json', 'If-Match': read.etag! },
+        body: JSON.stringify({ value: value + 1 }),
+      });
+      record(write.status);
+      if (write.status === 200) ackedValues.push(value + 1);
+      else if (write.status === 412) conflicts++;
+      else unknown++;
+    }
+  };
+
+  const running = Promise.all(Array.from({ length: load.clients }, client));
+  await new Promise((resolve) => setTimeout(resolve, load.beforeKillMs));
+  killedAt = Date.now();
+  await load.kill();
+  await running;
+
+  let finalValue = -1;
+  for (let attempt = 0; attempt < 50 && finalValue < 0; attempt++) {
+    finalValue = await readCounter(load.replicas[0], load.apiKey, load.key).catch(() => -1);
+    if (finalValue < 0) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const failed = events.filter((event) => ![200, 201, 412].includes(event.status));
+  const failures: Record<number, number> = {};
+  for (const { status } of failed) failures[status] = (failures[status] ?? 0) + 1;
+  const lastFailure = failed.length > 0 ? failed[failed.length - 1].at : killedAt;
+  const firstSuccessAfter = events.find((event) => event.at > lastFailure && [200, 201, 412].includes(event.status));
+  const distinctAcked = new Set(ackedValues).size;
+  return {
+    acked: ackedValues.length,
+    distinctAcked,
+    lost: ackedValues.length - distinctAcked,
+    unknown,
+    appliedUnacked: finalValue - distinctAcked,
+    finalValue,
+    conflicts,
+    failures,
+    failureWindowMs: failed.length > 0 ? lastFailure - failed[0].at : 0,
+    firstFailureMs: failed.length > 0 ? failed[0].at - killedAt : 0,
+    failuresBeforeKill: failed.filter((event) => event.at < killedAt).length,
+    recoveryMs: firstSuccessAfter ? firstSuccessAfter.at - killedAt : Infinity,
+    successesAfterRecovery: events.filter((event) => event.at > lastFailure && [200, 201, 412].includes(event.status)).length,
+    requests: events.length,
+  };
+}
+
+/** The assertions both failover tests make, and the line they print. */
+export function checkIncrementReport(name: string, report: IncrementReport, maxWindowMs: number): void {
+  console.log(`[failover] ${name}: ${JSON.stringify(report)}`);
+  // Only 503 while the primary is gone: never a 500, a hang, or a dropped connection.
+  expect(Object.keys(report.failures).filter((status) => status !== '503')).toEqual([]);
+  expect(report.failuresBeforeKill).toBe(0);
+  expect(report.failureWindowMs).toBeLessThan(maxWindowMs);
+  // Recovered without a restart, and kept serving.
+  expect(report.successesAfterRecovery).toBeGreaterThan(50);
+  expect(report.acked).toBeGreaterThan(0);
+  // No double application: every increment Redis kept beyond the acknowledged ones is one of the
+  // writes whose answer was lost (503), each applied at most once.
+  expect(report.appliedUnacked).toBeGreaterThanOrEqual(0);
+  expect(report.appliedUnacked).toBeLessThanOrEqual(report.unknown);
+}
