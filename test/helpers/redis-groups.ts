@@ -149,6 +149,36 @@ export async function nodeCommand(options: RedisOptions, command: string, ...arg
   }
 }
 
+/** One standalone redis-server with the group options (an ACL user, TLS), for the connection tests. */
+export async function startRedisStandalone(options: GroupOptions): Promise<RedisGroup> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kv-redis-standalone-'));
+  const set = new ProcessSet(dir);
+  try {
+    const tlsFiles = options.tls ? makeCertificate(dir) : undefined;
+    const port = await freePort();
+    const nodes = new Map([[port, set.spawn(`node-${port}`, serverArgs(port, dir, options, tlsFiles))]]);
+    const nodeOptions = (nodePort: number) => directOptions(nodePort, options, tlsFiles);
+    await waitFor(async () => (await nodeCommand(nodeOptions(port), 'PING')) === 'PONG', 10_000, `node ${port}`);
+    const credentials = options.username ? `${options.username}:${encodeURIComponent(options.password)}@` : `:${encodeURIComponent(options.password)}@`;
+    return {
+      dir,
+      connection: {
+        kind: 'standalone',
+        url: `${tlsFiles ? 'rediss' : 'redis'}://${credentials}${HOST}:${port}`,
+        tls: Boolean(tlsFiles),
+        tlsCaFile: tlsFiles?.cert,
+      },
+      nodes,
+      nodeOptions,
+      kill: (nodePort) => set.kill(`node-${nodePort}`),
+      stop: () => set.stopAll(),
+    };
+  } catch (error) {
+    await set.stopAll();
+    throw error;
+  }
+}
+
 /**
  * A Redis Cluster of `primaries` primaries with one replica each, created with
  * `redis-cli --cluster create`. Failover is quick (node timeout 1 s) and a primary's death stops
