@@ -65,22 +65,38 @@ export interface ServiceProcess {
   exited: Promise<number | null>;
 }
 
-/** Runs the built service with `env` (on top of PATH only) and waits until it accepts connections (or exits). */
+/**
+ * Runs the built service with `env` (on top of PATH only) and waits until it listens (or exits).
+ * Without a PORT it listens on port 0 and the port is read from its "listening" log line: a port
+ * picked here and handed over could be taken by another test's process in between, and the
+ * service would then fail to bind while the other process answered in its place.
+ */
 export async function startService(env: Record<string, string>): Promise<ServiceProcess> {
-  const port = Number(env.PORT ?? (await freePort()));
+  const chosenPort = env.PORT;
   const child = spawn(process.execPath, [path.join(__dirname, '..', '..', 'dist', 'main.js')], {
-    env: { PATH: process.env.PATH ?? '', PORT: String(port), LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH ?? '', PORT: chosenPort ?? '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const listeningPort = () => {
+    const line = output.split('\n').find((entry) => entry.includes('"msg":"listening"'));
+    return line ? (JSON.parse(line) as { port: number }).port : undefined;
+  };
   try {
-    await waitFor(async () => child.exitCode !== null || (await canConnect(port)), 10_000, 'the service to listen');
+    if (chosenPort !== undefined) {
+      await waitFor(async () => child.exitCode !== null || (await canConnect(Number(chosenPort))), 10_000, 'the service to listen');
+    } else {
+      if (env.LOG_LEVEL && !['info', 'debug', 'trace'].includes(env.LOG_LEVEL)) {
+        throw new Error('startService reads the port from the info-level "listening" line: pass PORT, or LOG_LEVEL info');
+      }
+      await waitFor(async () => child.exitCode !== null || listeningPort() !== undefined, 10_000, 'the service to listen');
+    }
   } catch (error) {
     child.kill('SIGKILL');
     throw error;
   }
-  return { child, port, output: () => output, exited };
+  return { child, port: chosenPort !== undefined ? Number(chosenPort) : (listeningPort() ?? 0), output: () => output, exited };
 }

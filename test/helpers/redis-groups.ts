@@ -61,6 +61,35 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: s
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
+/** The port given to a process was taken by another before it could bind: start again on others. */
+class PortTakenError extends Error {}
+
+/**
+ * Waits until the server at `options` is `child` itself (INFO's process_id): another test's
+ * process may have taken the port between freePort() and the bind.
+ */
+async function waitOwned(child: ChildProcess, options: RedisOptions, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new PortTakenError(`${what} exited at start (port taken?)`);
+    const info = await nodeCommand(options, 'INFO', 'server').catch(() => '');
+    if (new RegExp(`process_id:${child.pid}\\r?\\n`).test(String(info))) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Runs `start` again, on fresh ports, when one of its ports was taken under it. */
+async function onFreePorts<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (error) {
+      if (!(error instanceof PortTakenError) || attempt === 3) throw error;
+    }
+  }
+}
+
 /** A self-signed certificate for 127.0.0.1, its own CA. */
 function makeCertificate(dir: string): { cert: string; key: string } {
   const cert = path.join(dir, 'cert.pem');
@@ -150,7 +179,11 @@ export async function nodeCommand(options: RedisOptions, command: string, ...arg
 }
 
 /** One standalone redis-server with the group options (an ACL user, TLS), for the connection tests. */
-export async function startRedisStandalone(options: GroupOptions): Promise<RedisGroup> {
+export function startRedisStandalone(options: GroupOptions): Promise<RedisGroup> {
+  return onFreePorts(() => startRedisStandaloneOnce(options));
+}
+
+async function startRedisStandaloneOnce(options: GroupOptions): Promise<RedisGroup> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kv-redis-standalone-'));
   const set = new ProcessSet(dir);
   try {
@@ -158,7 +191,7 @@ export async function startRedisStandalone(options: GroupOptions): Promise<Redis
     const port = await freePort();
     const nodes = new Map([[port, set.spawn(`node-${port}`, serverArgs(port, dir, options, tlsFiles))]]);
     const nodeOptions = (nodePort: number) => directOptions(nodePort, options, tlsFiles);
-    await waitFor(async () => (await nodeCommand(nodeOptions(port), 'PING')) === 'PONG', 10_000, `node ${port}`);
+    await waitOwned(nodes.get(port)!, nodeOptions(port), `node ${port}`);
     const credentials = options.username ? `${options.username}:${encodeURIComponent(options.password)}@` : `:${encodeURIComponent(options.password)}@`;
     return {
       dir,
@@ -184,7 +217,11 @@ export async function startRedisStandalone(options: GroupOptions): Promise<Redis
  * `redis-cli --cluster create`. Failover is quick (node timeout 1 s) and a primary's death stops
  * only its own slots (cluster-require-full-coverage no).
  */
-export async function startRedisCluster(options: GroupOptions & { primaries?: number } = { password: 'unused' }): Promise<RedisGroup> {
+export function startRedisCluster(options: GroupOptions & { primaries?: number }): Promise<RedisGroup> {
+  return onFreePorts(() => startRedisClusterOnce(options));
+}
+
+async function startRedisClusterOnce(options: GroupOptions & { primaries?: number }): Promise<RedisGroup> {
   const primaries = options.primaries ?? 3;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kv-redis-cluster-'));
   const set = new ProcessSet(dir);
@@ -206,7 +243,7 @@ export async function startRedisCluster(options: GroupOptions & { primaries?: nu
       nodes.set(port, set.spawn(`node-${port}`, args));
     }
     const nodeOptions = (port: number) => directOptions(port, options, tlsFiles);
-    for (const port of ports) await waitFor(async () => (await nodeCommand(nodeOptions(port), 'PING')) === 'PONG', 10_000, `node ${port}`);
+    for (const port of ports) await waitOwned(nodes.get(port)!, nodeOptions(port), `node ${port}`);
     execFileSync(
       'redis-cli',
       [...cliArgs(options, tlsFiles), '--cluster', 'create', ...ports.map((port) => `${HOST}:${port}`), '--cluster-replicas', '1', '--cluster-yes'],
@@ -272,7 +309,11 @@ export const SENTINEL_MASTER = 'kvmaster';
  * A Sentinel group: one primary, two replicas, three sentinels (quorum 2), all with passwords.
  * A primary that stops answering is failed over after about 1 s.
  */
-export async function startSentinelGroup(options: GroupOptions & { sentinelPassword: string }): Promise<RedisGroup & { sentinels: HostPort[] }> {
+export function startSentinelGroup(options: GroupOptions & { sentinelPassword: string }): Promise<RedisGroup & { sentinels: HostPort[] }> {
+  return onFreePorts(() => startSentinelGroupOnce(options));
+}
+
+async function startSentinelGroupOnce(options: GroupOptions & { sentinelPassword: string }): Promise<RedisGroup & { sentinels: HostPort[] }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kv-redis-sentinel-'));
   const set = new ProcessSet(dir);
   try {
@@ -285,6 +326,7 @@ export async function startSentinelGroup(options: GroupOptions & { sentinelPassw
       nodes.set(port, set.spawn(`node-${port}`, [...serverArgs(port, dir, options), '--replicaof', HOST, String(primaryPort)]));
     }
     const nodeOptions = (port: number) => directOptions(port, options);
+    for (const [port, child] of nodes) await waitOwned(child, nodeOptions(port), `node ${port}`);
     for (const port of replicaPorts) {
       await waitFor(
         async () => /master_link_status:up/.test(String(await nodeCommand(nodeOptions(port), 'INFO', 'replication'))),
@@ -292,6 +334,7 @@ export async function startSentinelGroup(options: GroupOptions & { sentinelPassw
         `replica ${port} in sync`,
       );
     }
+    const sentinelProcesses = new Map<number, ChildProcess>();
     for (const port of sentinelPorts) {
       const conf = path.join(dir, `sentinel-${port}.conf`);
       const lines = [
@@ -308,9 +351,10 @@ export async function startSentinelGroup(options: GroupOptions & { sentinelPassw
         `sentinel auth-pass ${SENTINEL_MASTER} ${options.password}`,
       ];
       fs.writeFileSync(conf, `${lines.join('\n')}\n`);
-      set.spawn(`sentinel-${port}`, [conf, '--sentinel']);
+      sentinelProcesses.set(port, set.spawn(`sentinel-${port}`, [conf, '--sentinel']));
     }
     const sentinelOptions = (port: number): RedisOptions => ({ ...directOptions(port, { password: options.sentinelPassword }) });
+    for (const [port, child] of sentinelProcesses) await waitOwned(child, sentinelOptions(port), `sentinel ${port}`);
     // Each sentinel has found the replicas and the other two sentinels.
     for (const port of sentinelPorts) {
       await waitFor(

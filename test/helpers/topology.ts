@@ -87,7 +87,6 @@ export async function startTopology(options: { replicas: number; env?: Record<st
     REDIS_URL: process.env.REDIS_URL!,
     KV_REDIS_PREFIX: prefix,
     KV_TRUST_PROXY: 'loopback',
-    LOG_LEVEL: 'warn',
     ...options.env,
   };
   const replicas = await Promise.all(Array.from({ length: options.replicas }, () => startService(env)));

@@ -45,7 +45,8 @@ describeTls('standalone Redis over TLS with an ACL user', () => {
     services.push(service);
     expect(await eventually(async () => (await status(service.port, '/readyz')) === 200, 10_000)).toBe(true);
     const auth = { Authorization: `Bearer ${BOOTSTRAP_KEY}`, 'Content-Type': 'application/json' };
-    expect(await status(service.port, '/kv/items/k', { method: 'PUT', headers: auth, body: '{"value":{"over":"tls"}}' })).toBe(201);
+    const put = await status(service.port, '/kv/items/k', { method: 'PUT', headers: auth, body: '{"value":{"over":"tls"}}' });
+    expect({ put, output: put === 201 ? '' : service.output() }).toEqual({ put: 201, output: '' });
     const read = await fetch(`http://127.0.0.1:${service.port}/kv/items/k`, { headers: auth });
     expect(((await read.json()) as { data: { value: unknown } }).data.value).toEqual({ over: 'tls' });
   });

@@ -26,8 +26,7 @@ describeCluster('Cluster failover under load', () => {
       KV_REDIS_PREFIX: `kvtest-${randomBytes(6).toString('hex')}`,
       KV_REDIS_TIMEOUT_MS: '1000',
       KV_ADMIN_TOKEN: ADMIN_TOKEN,
-      LOG_LEVEL: 'warn',
-    };
+      };
     services.push(await startService(env), await startService(env));
   });
 
