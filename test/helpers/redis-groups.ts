@@ -305,27 +305,35 @@ export async function clusterPrimaryOf(group: RedisGroup, slot: number): Promise
 
 export const SENTINEL_MASTER = 'kvmaster';
 
+export interface SentinelGroup extends RedisGroup {
+  sentinels: HostPort[];
+  /** Options for an ioredis connection straight to one sentinel. */
+  sentinelOptions(port: number): RedisOptions;
+}
+
 /**
- * A Sentinel group: one primary, two replicas, three sentinels (quorum 2), all with passwords.
+ * A Sentinel group: one primary, two replicas, three sentinels (quorum 2), all with passwords;
+ * with `tls`, every port of every process is TLS.
  * A primary that stops answering is failed over after about 1 s.
  */
-export function startSentinelGroup(options: GroupOptions & { sentinelPassword: string }): Promise<RedisGroup & { sentinels: HostPort[] }> {
+export function startSentinelGroup(options: GroupOptions & { sentinelPassword: string }): Promise<SentinelGroup> {
   return onFreePorts(() => startSentinelGroupOnce(options));
 }
 
-async function startSentinelGroupOnce(options: GroupOptions & { sentinelPassword: string }): Promise<RedisGroup & { sentinels: HostPort[] }> {
+async function startSentinelGroupOnce(options: GroupOptions & { sentinelPassword: string }): Promise<SentinelGroup> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kv-redis-sentinel-'));
   const set = new ProcessSet(dir);
   try {
+    const tlsFiles = options.tls ? makeCertificate(dir) : undefined;
     const dataPorts = [await freePort(), await freePort(), await freePort()];
     const sentinelPorts = [await freePort(), await freePort(), await freePort()];
     const [primaryPort, ...replicaPorts] = dataPorts;
     const nodes = new Map<number, ChildProcess>();
-    nodes.set(primaryPort, set.spawn(`node-${primaryPort}`, serverArgs(primaryPort, dir, options)));
+    nodes.set(primaryPort, set.spawn(`node-${primaryPort}`, serverArgs(primaryPort, dir, options, tlsFiles)));
     for (const port of replicaPorts) {
-      nodes.set(port, set.spawn(`node-${port}`, [...serverArgs(port, dir, options), '--replicaof', HOST, String(primaryPort)]));
+      nodes.set(port, set.spawn(`node-${port}`, [...serverArgs(port, dir, options, tlsFiles), '--replicaof', HOST, String(primaryPort)]));
     }
-    const nodeOptions = (port: number) => directOptions(port, options);
+    const nodeOptions = (port: number) => directOptions(port, options, tlsFiles);
     for (const [port, child] of nodes) await waitOwned(child, nodeOptions(port), `node ${port}`);
     for (const port of replicaPorts) {
       await waitFor(
@@ -337,8 +345,20 @@ async function startSentinelGroupOnce(options: GroupOptions & { sentinelPassword
     const sentinelProcesses = new Map<number, ChildProcess>();
     for (const port of sentinelPorts) {
       const conf = path.join(dir, `sentinel-${port}.conf`);
+      const listen = tlsFiles
+        ? [
+            'port 0',
+            `tls-port ${port}`,
+            `tls-cert-file ${tlsFiles.cert}`,
+            `tls-key-file ${tlsFiles.key}`,
+            `tls-ca-cert-file ${tlsFiles.cert}`,
+            'tls-auth-clients no',
+            // Sentinels reach the data nodes and each other over TLS too.
+            'tls-replication yes',
+          ]
+        : [`port ${port}`];
       const lines = [
-        `port ${port}`,
+        ...listen,
         `bind ${HOST}`,
         `dir ${dir}`,
         `requirepass ${options.sentinelPassword}`,
@@ -353,7 +373,7 @@ async function startSentinelGroupOnce(options: GroupOptions & { sentinelPassword
       fs.writeFileSync(conf, `${lines.join('\n')}\n`);
       sentinelProcesses.set(port, set.spawn(`sentinel-${port}`, [conf, '--sentinel']));
     }
-    const sentinelOptions = (port: number): RedisOptions => ({ ...directOptions(port, { password: options.sentinelPassword }) });
+    const sentinelOptions = (port: number): RedisOptions => directOptions(port, { password: options.sentinelPassword }, tlsFiles);
     for (const [port, child] of sentinelProcesses) await waitOwned(child, sentinelOptions(port), `sentinel ${port}`);
     // Each sentinel has found the replicas and the other two sentinels.
     for (const port of sentinelPorts) {
@@ -378,10 +398,12 @@ async function startSentinelGroupOnce(options: GroupOptions & { sentinelPassword
         sentinelPassword: options.sentinelPassword,
         username: options.username,
         password: options.password,
-        tls: false,
+        tls: Boolean(tlsFiles),
+        tlsCaFile: tlsFiles?.cert,
       },
       nodes,
       nodeOptions,
+      sentinelOptions,
       kill: (port) => set.kill(`node-${port}`),
       stop: () => set.stopAll(),
     };
@@ -392,11 +414,11 @@ async function startSentinelGroupOnce(options: GroupOptions & { sentinelPassword
 }
 
 /** The port of the group's current primary, as the sentinels report it. */
-export async function sentinelPrimary(group: RedisGroup & { sentinels: HostPort[] }, sentinelPassword: string): Promise<number> {
+export async function sentinelPrimary(group: SentinelGroup): Promise<number> {
   for (const { port } of group.sentinels) {
     try {
       const [, primaryPort] = (await nodeCommand(
-        directOptions(port, { password: sentinelPassword }),
+        group.sentinelOptions(port),
         'SENTINEL',
         'GET-MASTER-ADDR-BY-NAME',
         SENTINEL_MASTER,

@@ -1,5 +1,5 @@
-// The cluster and sentinel jest projects: a Redis Cluster (3 primaries, 3 replicas; TLS and an ACL
-// user) and a Sentinel group (1 primary, 2 replicas, 3 sentinels; passwords), on loopback, shared
+// The cluster and sentinel jest projects: a Redis Cluster (3 primaries, 3 replicas) and a Sentinel
+// group (1 primary, 2 replicas, 3 sentinels), both TLS-only with an ACL user, on loopback, shared
 // by the suites of both projects. Runs before the root global-setup, so it calls that first.
 
 import rootGlobalSetup from '../global-setup';
@@ -25,14 +25,14 @@ export default async function redisTopologiesSetup(): Promise<void> {
   const started = Date.now();
   const [cluster, sentinel] = await Promise.all([
     startRedisCluster({ username: GROUP_CREDENTIALS.username, password: GROUP_CREDENTIALS.password, tls: true }),
-    startSentinelGroup(GROUP_CREDENTIALS),
+    startSentinelGroup({ ...GROUP_CREDENTIALS, tls: true }),
   ]);
   globalThis.__KV_REDIS_GROUPS__.push(cluster, sentinel);
   process.env[GROUP_ENV.cluster] = JSON.stringify(cluster.connection);
   process.env[GROUP_ENV.sentinel] = JSON.stringify(sentinel.connection);
   console.log(
     `\n[kv tests] Redis Cluster (TLS) on ports ${[...cluster.nodes.keys()].join(', ')}; ` +
-      `Sentinel group: data ${[...sentinel.nodes.keys()].join(', ')}, sentinels ${sentinel.connection.kind === 'sentinel' ? sentinel.connection.sentinels.map((s) => s.port).join(', ') : ''} ` +
+      `Sentinel group (TLS): data ${[...sentinel.nodes.keys()].join(', ')}, sentinels ${sentinel.connection.kind === 'sentinel' ? sentinel.connection.sentinels.map((s) => s.port).join(', ') : ''} ` +
       `(${Date.now() - started} ms)`,
   );
 }

@@ -6,8 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { ADMIN_TOKEN } from '../../helpers/admin-token';
 import { checkIncrementReport, createAccount, incrementsThroughFailover } from '../../helpers/failover';
 import { startService, stopProcess, type ServiceProcess } from '../../helpers/processes';
-import { connectionEnv, hasRedisBinaries, sentinelPrimary, startSentinelGroup, type RedisGroup } from '../../helpers/redis-groups';
-import type { HostPort } from '../../../src/config';
+import { connectionEnv, hasRedisBinaries, sentinelPrimary, startSentinelGroup, type SentinelGroup } from '../../helpers/redis-groups';
 import { describeRedis } from '../../helpers/redis';
 
 jest.setTimeout(90_000);
@@ -16,7 +15,7 @@ const describeSentinel = hasRedisBinaries() ? describeRedis : describe.skip;
 const SENTINEL_PASSWORD = 'failover-test-sentinel-password';
 
 describeSentinel('Sentinel failover under load', () => {
-  let group: RedisGroup & { sentinels: HostPort[] };
+  let group: SentinelGroup;
   const services: ServiceProcess[] = [];
 
   beforeAll(async () => {
@@ -38,7 +37,7 @@ describeSentinel('Sentinel failover under load', () => {
   it('answers 503 only for the failover window, then recovers; no increment applied twice', async () => {
     const replicas = services.map((service) => `http://127.0.0.1:${service.port}`);
     const { apiKey } = await createAccount(replicas[0]);
-    const primary = await sentinelPrimary(group, SENTINEL_PASSWORD);
+    const primary = await sentinelPrimary(group);
 
     const report = await incrementsThroughFailover({
       replicas,
@@ -52,6 +51,6 @@ describeSentinel('Sentinel failover under load', () => {
       maxMs: 40_000,
     });
     checkIncrementReport('sentinel primary SIGKILL', report, 20_000);
-    expect(await sentinelPrimary(group, SENTINEL_PASSWORD)).not.toBe(primary);
+    expect(await sentinelPrimary(group)).not.toBe(primary);
   });
 });
