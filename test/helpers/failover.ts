@@ -1,7 +1,27 @@
 // Compare-and-swap increments through several API replicas while a Redis primary is killed, with
 // the bookkeeping that tells acknowledged, lost and double-applied writes apart.
 
+import { randomBytes } from 'node:crypto';
 import { ADMIN_TOKEN } from './admin-token';
+import { startService, stopProcess, type ServiceProcess } from './processes';
+import { connectionEnv, type RedisGroup } from './redis-groups';
+
+/** Two KV processes on `group`, with a short command timeout, as the replicas the load goes through. */
+export async function startReplicas(group: RedisGroup): Promise<{ urls: string[]; stop(): Promise<void> }> {
+  const env = {
+    ...connectionEnv(group.connection),
+    KV_REDIS_PREFIX: `kvtest-${randomBytes(6).toString('hex')}`,
+    KV_REDIS_TIMEOUT_MS: '1000',
+    KV_ADMIN_TOKEN: ADMIN_TOKEN,
+  };
+  const services: ServiceProcess[] = await Promise.all([startService(env), startService(env)]);
+  return {
+    urls: services.map((service) => `http://127.0.0.1:${service.port}`),
+    stop: async () => {
+      await Promise.all(services.map((service) => stopProcess(service.child, 'SIGTERM')));
+    },
+  };
+}
 
 /** One HTTP exchange, as the load saw it; status 0 is a connection error or a client timeout. */
 interface Event {

@@ -19,6 +19,12 @@ export function testRedisConnection(): RedisConnection | undefined {
   return saved ? (JSON.parse(saved) as RedisConnection) : undefined;
 }
 
+/** `connection`, else a standalone `url`, else this project's Redis. */
+export function resolveTestConnection(options: { url?: string; connection?: RedisConnection }): RedisConnection {
+  if (options.connection) return options.connection;
+  return options.url ? { kind: 'standalone', url: options.url, tls: false } : testRedisConnection()!;
+}
+
 /** True when there is a Redis of this project's topology; otherwise KV_TEST_NO_REDIS says why not. */
 export const hasRedis = testRedisConnection() !== undefined;
 
@@ -41,10 +47,8 @@ const prefixes = new WeakMap<RedisStore, string>();
 /** A RedisStore under a fresh `kvtest-<random>` prefix, connected. Pair with destroyTestRedisStore. */
 export async function createTestRedisStore(options: TestRedisStoreOptions = {}): Promise<RedisStore> {
   const prefix = options.prefix ?? `kvtest-${randomString(12)}`;
-  const connection: RedisConnection =
-    options.connection ?? (options.url ? { kind: 'standalone', url: options.url, tls: false } : testRedisConnection()!);
   const store = new RedisStore({
-    connection,
+    connection: resolveTestConnection(options),
     prefix,
     commandTimeoutMs: options.commandTimeoutMs ?? 2000,
   });

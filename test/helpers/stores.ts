@@ -8,7 +8,7 @@ import type { RateLimitStoreFactory } from '../../src/http/rate-limits';
 import { createRedisRateLimitStore } from '../../src/store/redis/rate-limit-store';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
 import type { KvStore } from '../../src/store/types';
-import { createTestRedisStore, destroyTestRedisStore, hasRedis, scanTestKeys, testRedisConnection, testRedisPrefix } from './redis';
+import { createTestRedisStore, destroyTestRedisStore, hasRedis, scanTestKeys, resolveTestConnection, testRedisPrefix } from './redis';
 import { connectionEnv } from './redis-groups';
 import type { RedisConnection } from '../../src/config';
 
@@ -49,8 +49,7 @@ export async function createTestStore(kind: StoreKind = storeKind): Promise<Test
 export async function createRedisTestStore(
   options: { url?: string; connection?: RedisConnection; commandTimeoutMs?: number; prefix?: string } = {},
 ): Promise<TestStore> {
-  const connection: RedisConnection =
-    options.connection ?? (options.url ? { kind: 'standalone', url: options.url, tls: false } : testRedisConnection()!);
+  const connection = resolveTestConnection(options);
   const commandTimeoutMs = options.commandTimeoutMs ?? 2000;
   const store = await createTestRedisStore({ ...options, connection, commandTimeoutMs });
   const prefix = testRedisPrefix(store);

@@ -2,11 +2,8 @@
 // API replicas: 503 only while its slots have no primary, recovery without a restart, no write
 // applied twice, and accounts on the other primaries never notice.
 
-import { randomBytes } from 'node:crypto';
-import { ADMIN_TOKEN } from '../../helpers/admin-token';
-import { checkIncrementReport, createAccount, incrementsThroughFailover } from '../../helpers/failover';
-import { startService, stopProcess, type ServiceProcess } from '../../helpers/processes';
-import { clusterPrimaryOf, connectionEnv, hasRedisBinaries, startRedisCluster, type RedisGroup } from '../../helpers/redis-groups';
+import { checkIncrementReport, createAccount, incrementsThroughFailover, startReplicas } from '../../helpers/failover';
+import { clusterPrimaryOf, hasRedisBinaries, startRedisCluster, type RedisGroup } from '../../helpers/redis-groups';
 import { describeRedis } from '../../helpers/redis';
 
 const keySlot = require('cluster-key-slot') as (key: string | Buffer) => number;
@@ -17,32 +14,25 @@ const describeCluster = hasRedisBinaries() ? describeRedis : describe.skip;
 
 describeCluster('Cluster failover under load', () => {
   let group: RedisGroup;
-  const services: ServiceProcess[] = [];
+  let replicas: Awaited<ReturnType<typeof startReplicas>>;
 
   beforeAll(async () => {
     group = await startRedisCluster({ password: 'failover-test-password' });
-    const env = {
-      ...connectionEnv(group.connection),
-      KV_REDIS_PREFIX: `kvtest-${randomBytes(6).toString('hex')}`,
-      KV_REDIS_TIMEOUT_MS: '1000',
-      KV_ADMIN_TOKEN: ADMIN_TOKEN,
-      };
-    services.push(await startService(env), await startService(env));
+    replicas = await startReplicas(group);
   });
 
   afterAll(async () => {
-    await Promise.all(services.map((service) => stopProcess(service.child, 'SIGTERM')));
+    await replicas?.stop();
     await group?.stop();
   });
 
   it('answers 503 only for the failover window, then recovers; no increment applied twice', async () => {
-    const replicas = services.map((service) => `http://127.0.0.1:${service.port}`);
     const adminPrimary = await clusterPrimaryOf(group, keySlot('{admin}'));
     // Two accounts: one on a primary to kill (not the one holding the admin records), one elsewhere.
     let victim: { accountId: string; apiKey: string; primary: number } | undefined;
     let bystander: { accountId: string; apiKey: string; primary: number } | undefined;
     for (let i = 0; i < 50 && !(victim && bystander); i++) {
-      const account = await createAccount(replicas[0]);
+      const account = await createAccount(replicas.urls[0]);
       const primary = await clusterPrimaryOf(group, keySlot(`{${account.accountId}}`));
       if (primary === adminPrimary) continue;
       if (!victim) victim = { ...account, primary };
@@ -51,7 +41,7 @@ describeCluster('Cluster failover under load', () => {
     if (!victim || !bystander) throw new Error('no accounts on two different non-admin primaries after 50 tries');
 
     const bystanderLoad = incrementsThroughFailover({
-      replicas,
+      replicas: replicas.urls,
       apiKey: bystander.apiKey,
       key: 'counter',
       clients: 2,
@@ -62,7 +52,7 @@ describeCluster('Cluster failover under load', () => {
       maxMs: 9000,
     });
     const report = await incrementsThroughFailover({
-      replicas,
+      replicas: replicas.urls,
       apiKey: victim.apiKey,
       key: 'counter',
       clients: 8,
