@@ -226,7 +226,7 @@ export function loadConfig(env: Env = process.env): Config {
   };
 
   if (config.workers > 1 && config.store.kind !== 'redis') {
-    problems.push('KV_WORKERS: more than one worker needs Redis (set REDIS_URL); the embedded store serves one process');
+    problems.push('KV_WORKERS: more than one worker needs Redis (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES); the embedded store serves one process');
   }
 
   if (problems.length > 0) throw new ConfigError(problems);

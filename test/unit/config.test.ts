@@ -109,7 +109,7 @@ describe('loadConfig', () => {
   it('allows more than one worker only with Redis', () => {
     expect(loadConfig({ ...base, KV_WORKERS: '2' }).workers).toBe(2);
     expect(problemsOf({ KV_WORKERS: '2' })).toEqual([
-      'KV_WORKERS: more than one worker needs Redis (set REDIS_URL); the embedded store serves one process',
+      'KV_WORKERS: more than one worker needs Redis (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES); the embedded store serves one process',
     ]);
     expect(problemsOf({ ...base, KV_WORKERS: '0' })).toEqual(['KV_WORKERS: must be a whole number from 1 to 64 (got "0")']);
   });
