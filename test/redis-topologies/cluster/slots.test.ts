@@ -49,15 +49,22 @@ describeRedis('Redis Cluster', () => {
     if (store) await destroyTestRedisStore(store);
   });
 
-  it('runs every script on one slot: the account\'s, or {admin} for admin records', async () => {
+  it('runs every script on one slot, touching only the keys it was given: the account\'s, or {admin}', async () => {
     // Once first, so every script is cached on its primary and the monitored run shows EVALSHA <sha>.
     const accountId = randomId('acc');
     await callEveryScript(store, accountId);
     // What each primary is asked to run, watched with MONITOR while every script is called once or more.
     const monitors = await Promise.all(primaries(store.client).map((node) => node.monitor()));
     expect(monitors).toHaveLength(3);
-    const seen: string[][] = [];
-    for (const monitor of monitors) monitor.on('monitor', (_time: string, args: string[]) => seen.push(args));
+    // Per primary, in order: each script call, with the commands it ran inside (MONITOR source "lua").
+    const seen: { args: string[]; inner: string[][] }[] = [];
+    monitors.forEach((monitor) => {
+      let current: { args: string[]; inner: string[][] } | undefined;
+      monitor.on('monitor', (_time: string, args: string[], source: string) => {
+        if (source === 'lua') current?.inner.push(args);
+        else seen.push((current = { args, inner: [] }));
+      });
+    });
 
     await callEveryScript(store, accountId);
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -67,17 +74,22 @@ describeRedis('Redis Cluster', () => {
       Object.entries(loadScripts()).map(([name, { lua }]) => [createHash('sha1').update(lua).digest('hex'), name]),
     );
     const calls = seen
-      .filter(([command]) => /^eval(sha)?$/i.test(command))
-      .map(([command, script, numKeys, ...rest]) => ({
+      .filter(({ args: [command] }) => /^eval(sha)?$/i.test(command))
+      .map(({ args: [command, script, numKeys, ...rest], inner }) => ({
         name: command.toLowerCase() === 'evalsha' ? shaToName.get(script) : 'EVAL (not cached)',
         keys: rest.slice(0, Number(numKeys)),
+        // The key of each command the script ran that names one (TIME names none).
+        touched: inner.map(([, key]) => key).filter((key) => key?.startsWith(store.keys.prefix)),
       }))
       .filter((call) => call.name !== undefined && call.keys.some((key) => key.startsWith(store.keys.prefix)));
 
     expect(new Set(calls.map((call) => call.name))).toEqual(new Set(Object.keys(loadScripts())));
     for (const call of calls) {
-      const slots = new Set(call.keys.map(keySlot));
+      expect(call.touched.length).toBeGreaterThan(0);
+      const slots = new Set([...call.keys, ...call.touched].map(keySlot));
       expect({ script: call.name, slots: slots.size }).toEqual({ script: call.name, slots: 1 });
+      // What a script touches, it was given in KEYS (no key names built inside Lua).
+      expect(call.touched.filter((key) => !call.keys.includes(key))).toEqual([]);
       const tag = call.keys[0].includes('{admin}') ? '{admin}' : `{${accountId}}`;
       expect(call.keys.every((key) => key.includes(tag))).toBe(true);
     }
