@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { startService, stopProcess, type ServiceProcess } from '../helpers/processes';
 import { describeRedis } from '../helpers/redis';
+import { eventually } from '../helpers/wait';
 
 const KEY_LINE = /^\s+(kv_[A-Za-z0-9_-]{32})$/m;
 
@@ -132,6 +133,8 @@ describeRedis('the service process', () => {
     const service = await startService(serviceEnv(newPrefix(), { KV_WORKERS: '2', KV_BOOTSTRAP_API_KEY: key }));
     processes.push(service);
     await waitReady(service.port);
+    // Each worker listens once it is ready; the second may come a moment after the first.
+    await eventually(() => expect(service.output().match(/"msg":"listening"/g)).toHaveLength(2), 10_000);
     const headers = { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' };
     const statuses = await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
@@ -141,8 +144,6 @@ describeRedis('the service process', () => {
       ),
     );
     expect(statuses).toEqual(Array(40).fill(201));
-    // Both workers logged that they listen; the default account was created once.
-    expect(service.output().match(/"msg":"listening"/g)).toHaveLength(2);
     service.child.kill('SIGTERM');
     expect(await service.exited).toBe(0);
   });
