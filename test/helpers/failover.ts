@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { ADMIN_TOKEN } from './admin-token';
 import { startService, stopProcess, type ServiceProcess } from './processes';
 import { connectionEnv, type RedisGroup } from './redis-groups';
+import { eventually } from './wait';
 
 /** Two KV processes on `group`, with a short command timeout, as the replicas the load goes through. */
 export async function startReplicas(group: RedisGroup): Promise<{ urls: string[]; stop(): Promise<void> }> {
@@ -15,8 +16,13 @@ export async function startReplicas(group: RedisGroup): Promise<{ urls: string[]
     KV_ADMIN_TOKEN: ADMIN_TOKEN,
   };
   const services: ServiceProcess[] = await Promise.all([startService(env), startService(env)]);
+  const urls = services.map((service) => `http://127.0.0.1:${service.port}`);
+  // They listen at once, and serve once connected to Redis (/readyz 200).
+  for (const url of urls) {
+    await eventually(async () => expect((await fetch(`${url}/readyz`)).status).toBe(200), 15_000, 50);
+  }
   return {
-    urls: services.map((service) => `http://127.0.0.1:${service.port}`),
+    urls,
     stop: async () => {
       await Promise.all(services.map((service) => stopProcess(service.child, 'SIGTERM')));
     },
