@@ -8,7 +8,7 @@ import { connectionEnv, type RedisGroup } from './redis-groups';
 import { eventually } from './wait';
 
 /** Two KV processes on `group`, with a short command timeout, as the replicas the load goes through. */
-export async function startReplicas(group: RedisGroup): Promise<{ urls: string[]; stop(): Promise<void> }> {
+export async function startReplicas(group: RedisGroup): Promise<{ urls: string[]; outputs(): string[]; stop(): Promise<void> }> {
   const env = {
     ...connectionEnv(group.connection),
     KV_REDIS_PREFIX: `kvtest-${randomBytes(6).toString('hex')}`,
@@ -23,6 +23,7 @@ export async function startReplicas(group: RedisGroup): Promise<{ urls: string[]
   }
   return {
     urls,
+    outputs: () => services.map((service) => service.output()),
     stop: async () => {
       await Promise.all(services.map((service) => stopProcess(service.child, 'SIGTERM')));
     },
@@ -33,6 +34,7 @@ export async function startReplicas(group: RedisGroup): Promise<{ urls: string[]
 interface Event {
   at: number;
   status: number;
+  replica: number;
 }
 
 export interface IncrementReport {
@@ -52,6 +54,8 @@ export interface IncrementReport {
   conflicts: number;
   /** Every status other than 200, 201 and 412, by status. */
   failures: Record<number, number>;
+  /** Failed requests through each replica, and the last of them (ms after the kill). */
+  failuresByReplica: { count: number; lastMs: number }[];
   /** From the first failed request to the last, ms (0 when nothing failed). */
   failureWindowMs: number;
   /** From the kill to the first failed request, ms. */
@@ -135,9 +139,9 @@ export async function incrementsThroughFailover(load: IncrementLoad): Promise<In
   let recoveredAt = Infinity;
   let next = 0;
   const done = () => Date.now() - started > load.maxMs || Date.now() - recoveredAt > load.afterRecoveryMs;
-  const record = (status: number) => {
+  const record = (status: number, replica: number) => {
     const at = Date.now();
-    events.push({ at, status });
+    events.push({ at, status, replica });
     if (at < killedAt) return;
     if (status === 200 || status === 201 || status === 412) {
       consecutiveAfterKill++;
@@ -150,9 +154,10 @@ export async function incrementsThroughFailover(load: IncrementLoad): Promise<In
 
   const client = async () => {
     while (!done()) {
-      const base = load.replicas[next++ % load.replicas.length];
+      const replica = next++ % load.replicas.length;
+      const base = load.replicas[replica];
       const read = await send(`${base}${path}`, { headers: auth });
-      record(read.status);
+      record(read.status, replica);
       if (read.status !== 200) {
         await new Promise((resolve) => setTimeout(resolve, 20));
         continue;
@@ -163,7 +168,7 @@ export async function incrementsThroughFailover(load: IncrementLoad): Promise<In
         headers: { ...auth, 'Content-Type': 'application/json', 'If-Match': read.etag! },
         body: JSON.stringify({ value: value + 1 }),
       });
-      record(write.status);
+      record(write.status, replica);
       if (write.status === 200) ackedValues.push(value + 1);
       else if (write.status === 412) conflicts++;
       else unknown++;
@@ -196,6 +201,10 @@ export async function incrementsThroughFailover(load: IncrementLoad): Promise<In
     finalValue,
     conflicts,
     failures,
+    failuresByReplica: load.replicas.map((_url, replica) => {
+      const own = failed.filter((event) => event.replica === replica);
+      return { count: own.length, lastMs: own.length > 0 ? own[own.length - 1].at - killedAt : 0 };
+    }),
     failureWindowMs: failed.length > 0 ? lastFailure - failed[0].at : 0,
     firstFailureMs: failed.length > 0 ? failed[0].at - killedAt : 0,
     failuresBeforeKill: failed.filter((event) => event.at < killedAt).length,

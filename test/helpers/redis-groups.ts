@@ -3,6 +3,7 @@
 // here and stopped by PID; their PIDs are also written to <dir>/*.pid for CI to sweep up.
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,6 +40,15 @@ export interface GroupOptions {
   password: string;
   /** TLS only: every port is a TLS port, replication and the cluster bus included. */
   tls?: boolean;
+}
+
+/**
+ * A password of a group's own. Ports are reused between tests: with one password per group, a
+ * client still pointed at a killed node's port can never authenticate to another group's node
+ * that took the port over.
+ */
+export function randomPassword(): string {
+  return `pw-${randomBytes(12).toString('hex')}`;
 }
 
 /** True when redis-server and redis-cli are on PATH. */

@@ -3,14 +3,13 @@
 // by the suites of both projects. Runs before the root global-setup, so it calls that first.
 
 import rootGlobalSetup from '../global-setup';
-import { GROUP_ENV, hasRedisBinaries, startRedisCluster, startSentinelGroup, type RedisGroup } from '../helpers/redis-groups';
+import { GROUP_ENV, hasRedisBinaries, randomPassword, startRedisCluster, startSentinelGroup, type RedisGroup } from '../helpers/redis-groups';
 
 declare global {
   // eslint-disable-next-line no-var
   var __KV_REDIS_GROUPS__: RedisGroup[] | undefined;
 }
 
-export const GROUP_CREDENTIALS = { username: 'kv', password: 'kv-test-data-password', sentinelPassword: 'kv-test-sentinel-password' };
 
 export default async function redisTopologiesSetup(): Promise<void> {
   await rootGlobalSetup();
@@ -24,8 +23,8 @@ export default async function redisTopologiesSetup(): Promise<void> {
   }
   const started = Date.now();
   const [cluster, sentinel] = await Promise.all([
-    startRedisCluster({ username: GROUP_CREDENTIALS.username, password: GROUP_CREDENTIALS.password, tls: true }),
-    startSentinelGroup({ ...GROUP_CREDENTIALS, tls: true }),
+    startRedisCluster({ username: 'kv', password: randomPassword(), tls: true }),
+    startSentinelGroup({ username: 'kv', password: randomPassword(), sentinelPassword: randomPassword(), tls: true }),
   ]);
   globalThis.__KV_REDIS_GROUPS__.push(cluster, sentinel);
   process.env[GROUP_ENV.cluster] = JSON.stringify(cluster.connection);

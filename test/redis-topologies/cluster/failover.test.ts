@@ -5,6 +5,7 @@
 import { checkIncrementReport, createAccount, incrementsThroughFailover, startReplicas } from '../../helpers/failover';
 import { clusterPrimaryOf, hasRedisBinaries, startRedisCluster, type RedisGroup } from '../../helpers/redis-groups';
 import { describeRedis } from '../../helpers/redis';
+import { randomPassword } from '../../helpers/redis-groups';
 
 const keySlot = require('cluster-key-slot') as (key: string | Buffer) => number;
 
@@ -17,7 +18,7 @@ describeCluster('Cluster failover under load', () => {
   let replicas: Awaited<ReturnType<typeof startReplicas>>;
 
   beforeAll(async () => {
-    group = await startRedisCluster({ password: 'failover-test-password' });
+    group = await startRedisCluster({ password: randomPassword() });
     replicas = await startReplicas(group);
   });
 
@@ -62,7 +63,13 @@ describeCluster('Cluster failover under load', () => {
       afterRecoveryMs: 1500,
       maxMs: 30_000,
     });
-    checkIncrementReport('cluster primary SIGKILL', report, 15_000);
+    try {
+      checkIncrementReport('cluster primary SIGKILL', report, 15_000);
+    } catch (error) {
+      // What the replicas logged (warnings and errors only matter here), to tell why.
+      for (const output of replicas.outputs()) console.log(output.split('\n').filter((line) => !line.includes('"msg":"request"')).join('\n').slice(-4000));
+      throw error;
+    }
     expect(await clusterPrimaryOf(group, keySlot(`{${victim.accountId}}`))).not.toBe(victim.primary);
 
     const bystanderReport = await bystanderLoad;

@@ -3,20 +3,19 @@
 // recovery without a restart, no write applied twice.
 
 import { checkIncrementReport, createAccount, incrementsThroughFailover, startReplicas } from '../../helpers/failover';
-import { hasRedisBinaries, sentinelPrimary, startSentinelGroup, type SentinelGroup } from '../../helpers/redis-groups';
+import { hasRedisBinaries, randomPassword, sentinelPrimary, startSentinelGroup, type SentinelGroup } from '../../helpers/redis-groups';
 import { describeRedis } from '../../helpers/redis';
 
 jest.setTimeout(90_000);
 
 const describeSentinel = hasRedisBinaries() ? describeRedis : describe.skip;
-const SENTINEL_PASSWORD = 'failover-test-sentinel-password';
 
 describeSentinel('Sentinel failover under load', () => {
   let group: SentinelGroup;
   let replicas: Awaited<ReturnType<typeof startReplicas>>;
 
   beforeAll(async () => {
-    group = await startSentinelGroup({ password: 'failover-test-password', sentinelPassword: SENTINEL_PASSWORD });
+    group = await startSentinelGroup({ password: randomPassword(), sentinelPassword: randomPassword() });
     replicas = await startReplicas(group);
   });
 
@@ -40,7 +39,13 @@ describeSentinel('Sentinel failover under load', () => {
       afterRecoveryMs: 1500,
       maxMs: 40_000,
     });
-    checkIncrementReport('sentinel primary SIGKILL', report, 20_000);
+    try {
+      checkIncrementReport('sentinel primary SIGKILL', report, 20_000);
+    } catch (error) {
+      // What the replicas logged (warnings and errors only matter here), to tell why.
+      for (const output of replicas.outputs()) console.log(output.split('\n').filter((line) => !line.includes('"msg":"request"')).join('\n').slice(-4000));
+      throw error;
+    }
     expect(await sentinelPrimary(group)).not.toBe(primary);
   });
 });
