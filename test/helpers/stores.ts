@@ -11,6 +11,7 @@ import type { KvStore } from '../../src/store/types';
 import { createTestRedisStore, destroyTestRedisStore, hasRedis, scanTestKeys, resolveTestConnection, testRedisPrefix } from './redis';
 import { connectionEnv } from './redis-groups';
 import type { RedisConnection } from '../../src/config';
+import { sleep } from './wait';
 
 export type StoreKind = 'redis' | 'sqlite';
 
@@ -71,7 +72,14 @@ export async function createRedisTestStore(
       store.client.disconnect();
     },
     async destroy() {
-      if (store.client.status !== 'ready') await store.client.connect().catch(() => undefined);
+      // After cutOff: connect again (connect() can also reject while a connection is still being
+      // torn down), and wait until commands can run, so every key written is deleted.
+      const deadline = Date.now() + 10_000;
+      while (store.client.status !== 'ready') {
+        if (Date.now() > deadline) throw new Error(`test store never reconnected (status ${store.client.status})`);
+        if (['end', 'close', 'wait'].includes(store.client.status)) await store.client.connect().catch(() => undefined);
+        else await sleep(50);
+      }
       await destroyTestRedisStore(store);
     },
   };
