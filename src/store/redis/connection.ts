@@ -75,8 +75,11 @@ export function connectRedis(connection: RedisConnection, options: ConnectOption
         enableTLSForSentinelMode: connection.tls,
         // Ask the sentinels again at once, and forever: a failover is exactly when they matter.
         sentinelRetryStrategy: (attempt) => Math.min(50 * attempt, 1000),
-        // Subscribe to +switch-master, so a failover is noticed before a command fails on it.
-        failoverDetector: true,
+        // No failoverDetector: its +switch-master handler can close the connector while it is
+        // asking the sentinels after a crash, and ioredis 5.11 then ends the connection for good
+        // (seen in the failover test). A dead primary closes the connection anyway, and a demoted
+        // one answers READONLY (reconnectOnError above).
+        failoverDetector: false,
       });
     case 'cluster': {
       const { enableOfflineQueue, retryStrategy: _nodeRetry, ...redisOptions } = node;

@@ -17,6 +17,7 @@ import type {
   SetRequest,
   WriteCondition,
 } from '../types';
+import Redis, { Cluster } from 'ioredis';
 import type { Limits, RedisConnection } from '../../config';
 import { connectRedis, primaries, type RedisClient } from './connection';
 import { RedisKeys } from './keys';
@@ -63,6 +64,7 @@ export class RedisStore implements KvStore {
   private readonly subscriber: RedisClient;
   private readonly invalidations = new EventEmitter();
   private subscriberWasReady = false;
+  private closing = false;
 
   constructor(options: RedisStoreOptions) {
     this.keys = new RedisKeys(options.prefix);
@@ -90,6 +92,27 @@ export class RedisStore implements KvStore {
     });
     this.subscribed = this.subscriber.subscribe(this.keys.invalidationChannel()).then(() => undefined);
     this.subscribed.catch(() => undefined);
+    for (const connection of [this.client, this.subscriber]) {
+      // A Cluster reconnects by its clusterRetryStrategy, which never gives up (connection.ts).
+      if (!(connection instanceof Cluster)) this.reconnectIfEnded(connection);
+    }
+  }
+
+  /**
+   * ioredis gives a connection up for good ('end') when a reconnection attempt itself fails, e.g.
+   * when the sentinels cannot be asked at that moment; every request would then get 503 until a
+   * restart. Until close(), an ended connection is opened again, with a backoff.
+   */
+  private reconnectIfEnded(connection: Redis): void {
+    let attempt = 0;
+    connection.on('ready', () => (attempt = 0));
+    connection.on('end', () => {
+      if (this.closing) return;
+      attempt++;
+      setTimeout(() => {
+        if (!this.closing && connection.status === 'end') connection.connect().catch(() => undefined);
+      }, Math.min(100 * attempt, 1000)).unref();
+    });
   }
 
   private readonly subscribed: Promise<void>;
@@ -306,6 +329,7 @@ export class RedisStore implements KvStore {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     this.invalidations.removeAllListeners();
     // QUIT lets replies in flight arrive; a connection that is down is just dropped (QUIT on it
     // would wait for a reconnect that is not coming).
