@@ -215,8 +215,25 @@ export async function incrementsThroughFailover(load: IncrementLoad): Promise<In
 }
 
 /** The assertions both failover tests make, and the line they print. */
-export function checkIncrementReport(name: string, report: IncrementReport, maxWindowMs: number): void {
+export function checkIncrementReport(
+  name: string,
+  report: IncrementReport,
+  maxWindowMs: number,
+  replicas: { outputs(): string[] },
+): void {
   console.log(`[failover] ${name}: ${JSON.stringify(report)}`);
+  try {
+    expectIncrementReport(report, maxWindowMs);
+  } catch (error) {
+    // What the replicas logged besides their request lines, to tell why.
+    for (const output of replicas.outputs()) {
+      console.log(output.split('\n').filter((line) => !line.includes('"msg":"request"')).join('\n').slice(-4000));
+    }
+    throw error;
+  }
+}
+
+function expectIncrementReport(report: IncrementReport, maxWindowMs: number): void {
   // Only 503 while the primary is gone: never a 500, a hang, or a dropped connection.
   expect(Object.keys(report.failures).filter((status) => status !== '503')).toEqual([]);
   expect(report.failuresBeforeKill).toBe(0);
