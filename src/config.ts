@@ -262,15 +262,13 @@ function readRedisConnection(read: Read, problems: string[]): RedisConnection | 
   if (masterName && !sentinels) problems.push('REDIS_SENTINEL_MASTER: applies only with REDIS_SENTINELS');
   if (sentinelPassword && !sentinels) problems.push('REDIS_SENTINEL_PASSWORD: applies only with REDIS_SENTINELS');
 
-  const urlTls = url ? new URL(url).protocol === 'rediss:' : false;
+  const parsedUrl = url ? new URL(url) : undefined;
+  const urlTls = parsedUrl?.protocol === 'rediss:';
   if (urlTls && tlsSetting === false) problems.push('REDIS_TLS: is false but REDIS_URL starts with rediss://');
   const tls = urlTls || tlsSetting === true;
   if (tlsCaFile && !tls) problems.push('REDIS_TLS_CA_FILE: applies only with TLS (REDIS_TLS=true, or a rediss:// REDIS_URL)');
-  if (url) {
-    const parsed = new URL(url);
-    if (parsed.username && username) problems.push('REDIS_USERNAME: the user is already in REDIS_URL; set it in one place');
-    if (parsed.password && password) problems.push('REDIS_PASSWORD: the password is already in REDIS_URL; set it in one place');
-  }
+  if (parsedUrl?.username && username) problems.push('REDIS_USERNAME: the user is already in REDIS_URL; set it in one place');
+  if (parsedUrl?.password && password) problems.push('REDIS_PASSWORD: the password is already in REDIS_URL; set it in one place');
 
   const common = { username, password, tls, tlsCaFile };
   if (url) return { kind: 'standalone', url, ...common };

@@ -1,6 +1,7 @@
 // The production store: items, accounts and API keys in Redis, every compound write a Lua script.
 
 import { EventEmitter } from 'node:events';
+import Redis, { Cluster } from 'ioredis';
 import type {
   Account,
   ApiKeyInfo,
@@ -17,7 +18,6 @@ import type {
   SetRequest,
   WriteCondition,
 } from '../types';
-import Redis, { Cluster } from 'ioredis';
 import type { Limits, RedisConnection } from '../../config';
 import { connectRedis, primaries, type RedisClient } from './connection';
 import { RedisKeys } from './keys';
