@@ -194,8 +194,11 @@ const median = (values) => {
 async function memoryPerKey(redis) {
   // Through the store itself, in this process: the same Lua script and layout as the service.
   const { RedisStore } = require(path.join(ROOT, 'dist', 'store', 'redis', 'redis-store.js'));
+  const { loadConfig } = require(path.join(ROOT, 'dist', 'config.js'));
   const prefix = `${PREFIX}-mem`;
-  const store = new RedisStore({ url: REDIS_URL, prefix, commandTimeoutMs: 10_000 });
+  // The connection the service would open for this REDIS_URL.
+  const { redis: connection } = loadConfig({ REDIS_URL }).store;
+  const store = new RedisStore({ connection, prefix, commandTimeoutMs: 10_000 });
   await store.ready();
   const before = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))[1]);
   const value = VALUE_250;
