@@ -176,6 +176,23 @@ function directOptions(port: number, options: GroupOptions, tlsFiles?: { cert: s
   };
 }
 
+/** The credential and TLS fields of a group's RedisConnection. */
+function connectionSecurity(options: GroupOptions, tlsFiles?: { cert: string }) {
+  return { username: options.username, password: options.password, tls: Boolean(tlsFiles), tlsCaFile: tlsFiles?.cert };
+}
+
+/** Runs `build` on a fresh temp dir and process set; on failure, stops what it started. */
+async function inGroupDir<T>(name: string, build: (dir: string, set: ProcessSet) => Promise<T>): Promise<T> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `kv-redis-${name}-`));
+  const set = new ProcessSet(dir);
+  try {
+    return await build(dir, set);
+  } catch (error) {
+    await set.stopAll();
+    throw error;
+  }
+}
+
 /** Runs one command on one node over a short-lived connection. */
 export async function nodeCommand(options: RedisOptions, command: string, ...args: (string | number)[]): Promise<unknown> {
   const client = new Redis(options);
@@ -194,9 +211,7 @@ export function startRedisStandalone(options: GroupOptions): Promise<RedisGroup>
 }
 
 async function startRedisStandaloneOnce(options: GroupOptions): Promise<RedisGroup> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kv-redis-standalone-'));
-  const set = new ProcessSet(dir);
-  try {
+  return inGroupDir('standalone', async (dir, set) => {
     const tlsFiles = options.tls ? makeCertificate(dir) : undefined;
     const port = await freePort();
     const nodes = new Map([[port, set.spawn(`node-${port}`, serverArgs(port, dir, options, tlsFiles))]]);
@@ -208,6 +223,7 @@ async function startRedisStandaloneOnce(options: GroupOptions): Promise<RedisGro
       connection: {
         kind: 'standalone',
         url: `${tlsFiles ? 'rediss' : 'redis'}://${credentials}${HOST}:${port}`,
+        // The user and password are in the URL.
         tls: Boolean(tlsFiles),
         tlsCaFile: tlsFiles?.cert,
       },
@@ -216,10 +232,7 @@ async function startRedisStandaloneOnce(options: GroupOptions): Promise<RedisGro
       kill: (nodePort) => set.kill(`node-${nodePort}`),
       stop: () => set.stopAll(),
     };
-  } catch (error) {
-    await set.stopAll();
-    throw error;
-  }
+  });
 }
 
 /**
@@ -232,10 +245,8 @@ export function startRedisCluster(options: GroupOptions & { primaries?: number }
 }
 
 async function startRedisClusterOnce(options: GroupOptions & { primaries?: number }): Promise<RedisGroup> {
-  const primaries = options.primaries ?? 3;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kv-redis-cluster-'));
-  const set = new ProcessSet(dir);
-  try {
+  return inGroupDir('cluster', async (dir, set) => {
+    const primaries = options.primaries ?? 3;
     const tlsFiles = options.tls ? makeCertificate(dir) : undefined;
     const ports: number[] = [];
     for (let i = 0; i < primaries * 2; i++) ports.push(await freePort());
@@ -280,10 +291,7 @@ async function startRedisClusterOnce(options: GroupOptions & { primaries?: numbe
     const connection: RedisConnection = {
       kind: 'cluster',
       nodes: ports.map((port) => ({ host: HOST, port })),
-      username: options.username,
-      password: options.password,
-      tls: Boolean(tlsFiles),
-      tlsCaFile: tlsFiles?.cert,
+      ...connectionSecurity(options, tlsFiles),
     };
     return {
       dir,
@@ -293,10 +301,7 @@ async function startRedisClusterOnce(options: GroupOptions & { primaries?: numbe
       kill: (port) => set.kill(`node-${port}`),
       stop: () => set.stopAll(),
     };
-  } catch (error) {
-    await set.stopAll();
-    throw error;
-  }
+  });
 }
 
 /** The primary that serves `slot` right now, asked of any live node. */
@@ -331,9 +336,7 @@ export function startSentinelGroup(options: GroupOptions & { sentinelPassword: s
 }
 
 async function startSentinelGroupOnce(options: GroupOptions & { sentinelPassword: string }): Promise<SentinelGroup> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kv-redis-sentinel-'));
-  const set = new ProcessSet(dir);
-  try {
+  return inGroupDir('sentinel', async (dir, set) => {
     const tlsFiles = options.tls ? makeCertificate(dir) : undefined;
     const dataPorts = [await freePort(), await freePort(), await freePort()];
     const sentinelPorts = [await freePort(), await freePort(), await freePort()];
@@ -406,10 +409,7 @@ async function startSentinelGroupOnce(options: GroupOptions & { sentinelPassword
         sentinels,
         masterName: SENTINEL_MASTER,
         sentinelPassword: options.sentinelPassword,
-        username: options.username,
-        password: options.password,
-        tls: Boolean(tlsFiles),
-        tlsCaFile: tlsFiles?.cert,
+        ...connectionSecurity(options, tlsFiles),
       },
       nodes,
       nodeOptions,
@@ -417,10 +417,7 @@ async function startSentinelGroupOnce(options: GroupOptions & { sentinelPassword
       kill: (port) => set.kill(`node-${port}`),
       stop: () => set.stopAll(),
     };
-  } catch (error) {
-    await set.stopAll();
-    throw error;
-  }
+  });
 }
 
 /** The port of the group's current primary, as the sentinels report it. */
