@@ -6,12 +6,15 @@ import type { Config } from './config';
 import type { KvStore } from './store/types';
 import { Authenticator, bearerToken } from './http/auth';
 import { adminRoutes } from './http/admin';
-import { errorHandler, notFoundHandler } from './http/error-handler';
+import { requestDeadline } from './http/deadline';
+import { errorHandler, notFoundHandler, sendError } from './http/error-handler';
 import { itemRoutes } from './http/items';
 import { accountRateLimit, authFailureLimit, type RateLimitStoreFactory } from './http/rate-limits';
+import { parseQuery } from './http/query';
 import { createValidators } from './http/schemas';
 import { secretsEqual } from './api-keys';
 import { observeRequests } from './http/observability';
+import { invalidKey, invalidRequest } from './errors';
 import { Metrics } from './metrics';
 import { instrumentStore } from './store/instrumented-store';
 
@@ -36,13 +39,18 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('trust proxy', config.trustProxy);
-  app.set('query parser', 'simple');
+  app.set('query parser', parseQuery);
   app.use(observeRequests(logger, metrics));
+  app.use(refuseFragment);
+  if (config.store.kind === 'redis') app.use(requestDeadline(config.store.commandTimeoutMs, sendError));
 
-  app.get('/healthz', (_req, res) => {
+  const validators = createValidators(config);
+  app.get('/healthz', (req, res) => {
+    validators.noQuery('query', req.query);
     res.json({ data: { status: 'ok' } });
   });
-  app.get('/readyz', async (_req, res) => {
+  app.get('/readyz', async (req, res) => {
+    validators.noQuery('query', req.query);
     if (!deps.isReady()) {
       res.status(503).json({ error: { code: 'unavailable', message: 'Not ready.' } });
       return;
@@ -50,11 +58,11 @@ export function createApp(deps: AppDeps): express.Express {
     await store.ping();
     res.json({ data: { status: 'ready', store: store.kind } });
   });
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', async (req, res) => {
+    validators.noQuery('query', req.query);
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
-  const validators = createValidators(config);
   const authenticator = new Authenticator(store, config);
   const isAdmin = (req: express.Request) => {
     const token = bearerToken(req);
@@ -86,3 +94,13 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(errorHandler(logger));
   return app;
 }
+
+/**
+ * A raw `#` cannot be part of a request target (RFC 9112): URL parsers would cut the path there
+ * and act on a shorter key than the client named. Keys with `#` are sent as `%23`.
+ */
+const refuseFragment: express.RequestHandler = (req, _res, next) => {
+  if (!req.url.includes('#')) return next();
+  if (req.url.startsWith('/kv/items/')) throw invalidKey('The request path has a raw "#"; percent-encode it as %23 in a key.');
+  throw invalidRequest([{ path: 'url', message: 'has a raw "#"; percent-encode it as %23' }]);
+};

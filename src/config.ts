@@ -49,6 +49,12 @@ export interface Config {
   authFailuresPerMinute: number;
   /** Processes serving the port (node:cluster); more than 1 only with Redis, which they share. */
   workers: number;
+  /** The request line and headers must arrive within this (slowloris); 408 otherwise. */
+  headersTimeoutMs: number;
+  /** The whole request, body included, must arrive within this; 408 otherwise. */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this; above a load balancer's idle timeout. */
+  keepAliveTimeoutMs: number;
   /** Express's `trust proxy` setting: false, true, a hop count, or a list of addresses/subnets. */
   trustProxy: boolean | number | string;
   logLevel: string;
@@ -78,9 +84,23 @@ const nonEmpty: Parser<string> = (raw) => {
   return raw;
 };
 
+/**
+ * The example secrets shipped in .env.example and k8s/secret.yaml: public, so never accepted (a
+ * test checks this list against those files).
+ */
+export const SHIPPED_EXAMPLE_SECRETS: readonly string[] = [
+  'example-admin-token-change-me',
+  'kv_example_bootstrap_key_change_me',
+  'example-admin-token-REPLACE-ME',
+  'kv_example_bootstrap_key_REPLACE_ME',
+];
+
 const secret =
   (minLength: number): Parser<string> =>
   (raw) => {
+    if (SHIPPED_EXAMPLE_SECRETS.includes(raw.trim())) {
+      throw new Error('is the example value shipped with KV, which anyone can read; generate a secret of your own');
+    }
     if (raw.length < minLength) throw new Error(`must be at least ${minLength} characters long`);
     if (/\s/.test(raw)) throw new Error('must not contain whitespace');
     return raw;
@@ -173,6 +193,9 @@ export const ENV_VARIABLES = [
   'KV_WRITES_PER_SECOND',
   'KV_AUTH_FAILURES_PER_MINUTE',
   'KV_TRUST_PROXY',
+  'KV_HEADERS_TIMEOUT_MS',
+  'KV_REQUEST_TIMEOUT_MS',
+  'KV_KEEP_ALIVE_TIMEOUT_MS',
   'KV_WORKERS',
   'LOG_LEVEL',
 ] as const;
@@ -220,6 +243,9 @@ export function loadConfig(env: Env = process.env): Config {
       writesPerSecond: read('KV_WRITES_PER_SECOND', integer(1, 1_000_000), 1000),
     },
     authFailuresPerMinute: read('KV_AUTH_FAILURES_PER_MINUTE', integer(1, 1_000_000), 60),
+    headersTimeoutMs: read('KV_HEADERS_TIMEOUT_MS', integer(100, 600_000), 10_000),
+    requestTimeoutMs: read('KV_REQUEST_TIMEOUT_MS', integer(100, 3_600_000), 30_000),
+    keepAliveTimeoutMs: read('KV_KEEP_ALIVE_TIMEOUT_MS', integer(100, 3_600_000), 65_000),
     trustProxy: read('KV_TRUST_PROXY', trustProxy, false),
     workers: read('KV_WORKERS', integer(1, 64), 1),
     logLevel: read('LOG_LEVEL', logLevel, 'info'),
@@ -227,6 +253,10 @@ export function loadConfig(env: Env = process.env): Config {
 
   if (config.workers > 1 && config.store.kind !== 'redis') {
     problems.push('KV_WORKERS: more than one worker needs Redis (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES); the embedded store serves one process');
+  }
+
+  if (config.headersTimeoutMs > config.requestTimeoutMs) {
+    problems.push('KV_HEADERS_TIMEOUT_MS: must not be more than KV_REQUEST_TIMEOUT_MS (the headers are part of the request)');
   }
 
   if (problems.length > 0) throw new ConfigError(problems);

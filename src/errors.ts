@@ -40,12 +40,24 @@ export class AppError extends Error {
 
 export const invalidJson = (message = 'The request body is not valid JSON.') => new AppError(400, 'invalid_json', message);
 
+/** At most this many `details` are sent; `omittedDetails` counts the rest, so an error stays small. */
+export const MAX_ERROR_DETAILS = 10;
+
 export const invalidRequest = (details: ErrorDetail[], message = 'The request is not valid.') =>
-  new AppError(400, 'invalid_request', message, { details });
+  new AppError(
+    400,
+    'invalid_request',
+    message,
+    details.length > MAX_ERROR_DETAILS
+      ? { details: details.slice(0, MAX_ERROR_DETAILS), omittedDetails: details.length - MAX_ERROR_DETAILS }
+      : { details },
+  );
 
 export const invalidKey = (message: string) => new AppError(400, 'invalid_key', message);
 
 export const unauthorized = () => new AppError(401, 'unauthorized', 'A valid API key is required.');
+
+export const adminUnauthorized = () => new AppError(401, 'unauthorized', 'A valid admin token (KV_ADMIN_TOKEN) is required.');
 
 export const forbidden = (message = 'This API key lacks the scope for this request.') =>
   new AppError(403, 'forbidden', message);
@@ -60,8 +72,8 @@ export const preconditionFailed = (currentVersion: string | null) =>
 
 export const valueTooLarge = (message: string) => new AppError(413, 'value_too_large', message);
 
-export const unsupportedMediaType = () =>
-  new AppError(415, 'unsupported_media_type', 'The request body must be application/json.');
+export const unsupportedMediaType = (message = 'The request body must be application/json.') =>
+  new AppError(415, 'unsupported_media_type', message);
 
 export const rateLimited = (retryAfterSeconds: number, message = 'Too many requests for this account; retry later.') =>
   new AppError(429, 'rate_limited', message, { retryAfter: retryAfterSeconds });

@@ -1,13 +1,13 @@
 // Process entry: loadConfig → createStore → createApp → listen, then bootstrap; owns shutdown.
 
 import cluster from 'node:cluster';
-import http from 'node:http';
 import { createApp } from './app';
 import { ensureDefaultAccount } from './bootstrap';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createLogger } from './log';
 import { createStore } from './store/create-store';
 import { Metrics } from './metrics';
+import { createKvServer } from './server';
 
 /** How long in-flight requests get to finish after SIGTERM before connections are cut. */
 const DRAIN_TIMEOUT_MS = 10_000;
@@ -78,10 +78,19 @@ async function main(): Promise<void> {
     isReady: () => bootstrapped && !draining,
   });
 
-  const server = http.createServer((req, res) => {
-    // While draining, keep-alive clients are told to reconnect elsewhere after this response.
-    if (draining) res.setHeader('Connection', 'close');
-    app(req, res);
+  const { server, drain } = createKvServer(app, config);
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    const where = `${config.host ?? '*'}:${config.port}`;
+    const reason =
+      error.code === 'EADDRINUSE'
+        ? `port ${where} is already in use (EADDRINUSE); stop what holds it or set PORT`
+        : error.code === 'EACCES'
+          ? `no permission to listen on ${where} (EACCES); use a port above 1023 or set PORT`
+          : error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND'
+            ? `cannot listen on ${where} (${error.code}): HOST is not an address of this machine`
+            : `cannot listen on ${where} (${error.code ?? error.message})`;
+    process.stderr.write(`kv: ${reason}\n`);
+    process.exit(1);
   });
   const listen = () =>
     server.listen(config.port, config.host, () => {
@@ -103,7 +112,9 @@ async function main(): Promise<void> {
         bootstrapped = true;
         if (isWorker) listen();
       } catch (error) {
-        if (attempt === 1 || attempt % 10 === 0) logger.warn({ err: error, attempt }, 'waiting for the store');
+        // One line, no stack: the store's message names where it connects and why it cannot.
+        const reason = error instanceof Error ? error.message : String(error);
+        if (attempt === 1 || attempt % 10 === 0) logger.warn({ attempt }, `waiting for the store: ${reason}`);
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
     }
@@ -118,12 +129,11 @@ async function main(): Promise<void> {
       server.closeAllConnections();
     }, DRAIN_TIMEOUT_MS);
     timer.unref();
-    server.close(async () => {
+    drain(async () => {
       await store.close();
       logger.info('stopped');
       process.exit(0);
     });
-    server.closeIdleConnections();
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

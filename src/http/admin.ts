@@ -2,7 +2,7 @@
 
 import { Router, type RequestHandler } from 'express';
 import type { Config, Limits } from '../config';
-import { AppError, notFound, unauthorized } from '../errors';
+import { AppError, adminUnauthorized, notFound } from '../errors';
 import { generateApiKeySecret, hashApiKey, randomId, secretsEqual } from '../api-keys';
 import type { ApiKeyRecord, KvStore, LimitsPatch, Scope } from '../store/types';
 import { bearerToken } from './auth';
@@ -53,7 +53,12 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
   });
   router.use(deps.limitAuthFailures, (req, _res, next) => {
     const token = bearerToken(req);
-    if (token === undefined || !secretsEqual(token, adminToken!)) throw unauthorized();
+    if (token === undefined || !secretsEqual(token, adminToken!)) throw adminUnauthorized();
+    next();
+  });
+  // No admin route takes query parameters: an unknown one is a 400, never silently ignored.
+  router.use((req, _res, next) => {
+    validators.noQuery('query', req.query);
     next();
   });
 

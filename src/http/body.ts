@@ -1,8 +1,11 @@
-// Reads a JSON request body as text: content type, size, UTF-8, syntax and nesting, in that order.
+// Reads a JSON request body as text: encoding, size, UTF-8, syntax and nesting, in that order.
 
-import type { Request, RequestHandler } from 'express';
-import express from 'express';
-import { invalidJson, invalidRequest, unsupportedMediaType } from '../errors';
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import zlib from 'node:zlib';
+import type { Request, RequestHandler, Response } from 'express';
+import { AppError, invalidJson, invalidRequest, unsupportedMediaType, valueTooLarge } from '../errors';
+import { deadline } from './deadline';
 import { scanJson } from './json-text';
 
 /** Request bodies are checked against this, and only then are objects built from them. */
@@ -14,14 +17,96 @@ export interface JsonBody {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+const DECODERS: Record<string, () => zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress> = {
+  gzip: () => zlib.createGunzip(),
+  'x-gzip': () => zlib.createGunzip(),
+  deflate: () => zlib.createInflate(),
+  br: () => zlib.createBrotliDecompress(),
+};
+
 /**
- * Buffers the raw body (up to `maxBytes`) for the JSON reader below. Bodies over the limit fail with
- * 413 before they are read whole; the content type is checked by `readJsonBody`.
+ * A body over the limit: the rest of it is never read. The connection is closed after the answer,
+ * since what the client is still sending cannot be told apart from a next request.
  */
-export function rawBody(maxBytes: number): RequestHandler {
-  return express.raw({ type: () => true, limit: maxBytes });
+function bodyTooLarge(res: Response, maxBytes: number): AppError {
+  res.setHeader('Connection', 'close');
+  return valueTooLarge(`The request body is larger than ${maxBytes} bytes.`);
 }
 
+function hasBody(req: IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+}
+
+/**
+ * Reads the body into a Buffer of at most `maxBytes` decoded bytes. A declared Content-Length over
+ * the limit is refused before a byte is read; a chunked or compressed body is cut off at the
+ * limit, so a slow, endless or highly compressed body costs at most `maxBytes` of memory.
+ * gzip, deflate and br are decoded; any other Content-Encoding is 415, a corrupt one 400.
+ */
+export function readRawBody(req: IncomingMessage, res: Response, maxBytes: number): Promise<Buffer> {
+  if (!hasBody(req)) return Promise.resolve(Buffer.alloc(0));
+  const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  const decoder = encoding === 'identity' ? undefined : DECODERS[encoding];
+  if (encoding !== 'identity' && !decoder) {
+    return Promise.reject(
+      unsupportedMediaType(`The Content-Encoding "${encoding.slice(0, 32)}" is not supported; send identity, gzip, deflate or br.`),
+    );
+  }
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) return Promise.reject(bodyTooLarge(res, maxBytes));
+
+  return new Promise<Buffer>((resolve, reject) => {
+    const decoding = decoder?.();
+    const source: Readable = decoding ? req.pipe(decoding) : req;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const settle = (error: AppError | null) => {
+      if (settled) return;
+      settled = true;
+      source.removeListener('data', onData);
+      if (decoding) {
+        req.unpipe(decoding);
+        decoding.destroy();
+      }
+      if (error) {
+        req.pause();
+        reject(error);
+      } else {
+        resolve(Buffer.concat(chunks, size));
+      }
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) return settle(bodyTooLarge(res, maxBytes));
+      chunks.push(chunk);
+    };
+    source.on('data', onData);
+    source.once('end', () => settle(null));
+    source.once('error', () =>
+      settle(decoder ? invalidJson(`The request body is not valid ${encoding} data.`) : bodyNotReceived()),
+    );
+    req.once('aborted', () => settle(bodyNotReceived()));
+    if (decoding) req.once('error', () => settle(bodyNotReceived()));
+  });
+}
+
+const bodyNotReceived = () => invalidRequest([], 'The request body was not received whole.');
+
+/**
+ * Buffers the raw body (up to `maxBytes` decoded bytes) on req.body for the JSON reader below;
+ * the content type is checked by `readJsonBody`.
+ */
+export function rawBody(maxBytes: number): RequestHandler {
+  return (req, res, next) => {
+    deadline(res).pause();
+    readRawBody(req, res, maxBytes).then((body) => {
+      deadline(res).resume();
+      req.body = body;
+      next();
+    }, next);
+  };
+}
 /** True for application/json, with no charset or charset=utf-8. */
 function isJsonContentType(header: string | undefined): boolean {
   if (!header) return false;
@@ -54,10 +139,19 @@ export function readJsonBody(req: Request, maxDepth: number): JsonBody {
 
 /**
  * The body's top-level fields as an object to validate. Fields named in `asText` are left as
- * `true` placeholders (present), so large or precise values are never parsed.
+ * `true` placeholders (present), so large or precise values are never parsed. With `allowed`,
+ * unknown fields are refused here, before any of them is parsed: a body of many unknown fields
+ * costs one pass over its names, not a parse and a schema error each.
  */
-export function bodyFields(body: JsonBody, asText: string[] = []): unknown {
+export function bodyFields(body: JsonBody, options: { asText?: string[]; allowed?: readonly string[] } = {}): unknown {
   if (!body.members) return JSON.parse(body.text);
+  const { asText = [], allowed } = options;
+  if (allowed) {
+    const unknown = [...body.members.keys()].filter((name) => !allowed.includes(name));
+    if (unknown.length > 0) {
+      throw invalidRequest(unknown.map((name) => ({ path: `body.${name.slice(0, 100)}`, message: 'is not an allowed field' })));
+    }
+  }
   const fields: Record<string, unknown> = {};
   for (const [name, [start, end]] of body.members) {
     const value = asText.includes(name) ? true : JSON.parse(body.text.slice(start, end));

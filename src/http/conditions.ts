@@ -21,20 +21,35 @@ export function ifNoneMatchHits(header: string | undefined, version: string): bo
   return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag(version));
 }
 
-/** The condition of a PUT, from the body fields and the headers; conflicting sources are a 400. */
+/**
+ * The one version a request names, from any of its sources (a header, a body field, a query
+ * parameter); sources that disagree are a 400.
+ */
+function oneVersion(sources: [path: string, version: string | undefined][]): string | undefined {
+  const given = sources.filter((source): source is [string, string] => source[1] !== undefined);
+  const [first, ...others] = given;
+  const disagreeing = others.find(([, version]) => version !== first[1]);
+  if (disagreeing) {
+    throw invalidRequest([{ path: disagreeing[0], message: `disagrees with ${first[0]}; give the version once` }]);
+  }
+  return first?.[1];
+}
+
+/** The condition of a PUT, from the body fields, ?ifVersion and the headers; conflicting sources are a 400. */
 export function putCondition(
   fields: { ifNotExists?: boolean; ifVersion?: string },
+  queryVersion: string | undefined,
   headers: IncomingHttpHeaders,
 ): WriteCondition {
   const noneMatch = headers['if-none-match'];
   if (noneMatch !== undefined && noneMatch.trim() !== '*') {
     throw invalidRequest([{ path: 'header.If-None-Match', message: 'on a write must be "*" (create only if absent)' }]);
   }
-  const headerVersion = singleEtag(headers['if-match'], 'If-Match');
-  if (headerVersion !== undefined && fields.ifVersion !== undefined && headerVersion !== fields.ifVersion) {
-    throw invalidRequest([{ path: 'header.If-Match', message: 'disagrees with body.ifVersion; give the version once' }]);
-  }
-  const version = fields.ifVersion ?? headerVersion;
+  const version = oneVersion([
+    ['body.ifVersion', fields.ifVersion],
+    ['query.ifVersion', queryVersion],
+    ['header.If-Match', singleEtag(headers['if-match'], 'If-Match')],
+  ]);
   const absent = fields.ifNotExists === true || noneMatch !== undefined;
   if (absent && version !== undefined) {
     throw invalidRequest([
@@ -48,10 +63,9 @@ export function putCondition(
 
 /** The condition of a DELETE, from If-Match or ?ifVersion. */
 export function deleteCondition(queryVersion: string | undefined, headers: IncomingHttpHeaders): WriteCondition {
-  const headerVersion = singleEtag(headers['if-match'], 'If-Match');
-  if (headerVersion !== undefined && queryVersion !== undefined && headerVersion !== queryVersion) {
-    throw invalidRequest([{ path: 'header.If-Match', message: 'disagrees with query.ifVersion; give the version once' }]);
-  }
-  const version = queryVersion ?? headerVersion;
+  const version = oneVersion([
+    ['query.ifVersion', queryVersion],
+    ['header.If-Match', singleEtag(headers['if-match'], 'If-Match')],
+  ]);
   return version === undefined ? { kind: 'none' } : { kind: 'version', version };
 }

@@ -10,7 +10,7 @@ import { bodyFields, rawBody, readJsonBody } from './body';
 import { deleteCondition, etag, ifNoneMatchHits, putCondition } from './conditions';
 import { parseItemKey } from './item-key';
 import { compactJson } from './json-text';
-import type { Validators } from './schemas';
+import { requestSchemas, type Validators } from './schemas';
 import { itemEnvelope, itemMetaView, listedItemView } from './views';
 
 export interface ItemRoutesDeps {
@@ -54,6 +54,7 @@ export function itemRoutes(deps: ItemRoutesDeps): Router {
   // Room for a pretty-printed value at the limit plus the other fields; the value itself is
   // measured exactly once compacted.
   const maxBodyBytes = 2 * config.maxValueBytes + 64 * 1024;
+  const putFieldNames = Object.keys(requestSchemas(config).putItemBody.properties);
 
   // The read starts before the rate limiter has answered, so the two store round trips overlap
   // instead of adding up; a limited request's read is simply dropped.
@@ -66,6 +67,7 @@ export function itemRoutes(deps: ItemRoutesDeps): Router {
   };
 
   router.get(ITEM_PATH, prefetchItem, deps.limitReads, async (req, res) => {
+    validators.noQuery('query', req.query);
     const item = await (res.locals.item as Promise<Item | null>);
     if (!item) throw notFound();
     res.setHeader('ETag', etag(item.version));
@@ -84,14 +86,15 @@ export function itemRoutes(deps: ItemRoutesDeps): Router {
 
   router.put(ITEM_PATH, requireScope('write'), deps.limitWrites, rawBody(maxBodyBytes), async (req, res) => {
     const key = itemKey(req);
+    validators.writeItemQuery('query', req.query);
     const body = readJsonBody(req, MAX_VALUE_DEPTH + 1);
-    const fields = bodyFields(body, ['value']);
+    const fields = bodyFields(body, { asText: ['value'], allowed: putFieldNames });
     validators.putItemBody('body', fields);
     const { ttlSeconds, keepTtl, ...conditionFields } = fields as PutFields;
     if (keepTtl === true && ttlSeconds !== undefined) {
       throw invalidRequest([{ path: 'body.keepTtl', message: 'cannot be combined with ttlSeconds; give one or the other' }]);
     }
-    const condition = putCondition(conditionFields, req.headers);
+    const condition = putCondition(conditionFields, (req.query as { ifVersion?: string }).ifVersion, req.headers);
     const [start, end] = body.members!.get('value')!;
     const value = compactJson(body.text, start, end);
     const valueBytes = Buffer.byteLength(value, 'utf8');
@@ -110,7 +113,7 @@ export function itemRoutes(deps: ItemRoutesDeps): Router {
 
   router.delete(ITEM_PATH, requireScope('write'), deps.limitWrites, async (req, res) => {
     const key = itemKey(req);
-    validators.deleteItemQuery('query', req.query);
+    validators.writeItemQuery('query', req.query);
     const condition = deleteCondition((req.query as { ifVersion?: string }).ifVersion, req.headers);
     const outcome = await store.deleteItem(authContext(res).accountId, key, condition);
     if (!outcome.ok) throw outcomeError(outcome);
@@ -133,7 +136,8 @@ export function itemRoutes(deps: ItemRoutesDeps): Router {
     });
   });
 
-  router.get('/usage', deps.limitReads, async (_req, res) => {
+  router.get('/usage', deps.limitReads, async (req, res) => {
+    validators.noQuery('query', req.query);
     const { accountId, limits } = authContext(res);
     const keys = await store.countKeys(accountId);
     res.json({

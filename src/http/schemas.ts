@@ -31,10 +31,16 @@ export function requestSchemas(config: Pick<Config, 'maxTtlSeconds' | 'maxKeyByt
         cursor: { type: 'string', minLength: 1, maxLength: 2 * config.maxKeyBytes },
       },
     },
-    deleteItemQuery: {
+    /** PUT and DELETE of an item take a condition in the query too, as an alternative to If-Match. */
+    writeItemQuery: {
       type: 'object',
       additionalProperties: false,
       properties: { ifVersion: version },
+    },
+    /** Every route without query parameters: an unknown one is a 400, never silently ignored. */
+    noQuery: {
+      type: 'object',
+      additionalProperties: false,
     },
     createAccountBody: {
       type: 'object',
