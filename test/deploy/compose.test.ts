@@ -138,13 +138,19 @@ describe('deploy/nginx.conf', () => {
   const conf = parseNginxConf(readText('deploy', 'nginx.conf'));
   const httpBlock = only(conf, 'http').block!;
   const server = only(httpBlock, 'server').block!;
-  const location = findAll(server, 'location').find((l) => l.args.join(' ') === '/')!.block!;
-  const proxyPass = only(location, 'proxy_pass').args[0];
+  const locations = findAll(server, 'location');
+  const byPath = (path: string) => locations.find((l) => l.args.join(' ') === path)?.block ?? [];
+  const reads = byPath('/');
+  const writes = byPath('@writes');
+  const proxyPass = only(reads, 'proxy_pass').args[0];
   const upstreamName = /^http:\/\/([^/:]+)$/.exec(proxyPass)?.[1];
   const upstream = findAll(httpBlock, 'upstream').find((u) => u.args[0] === upstreamName)?.block ?? [];
   const header = (name: string) =>
-    findAll(location, 'proxy_set_header').find((d) => d.args[0].toLowerCase() === name.toLowerCase())?.args[1];
+    findAll(server, 'proxy_set_header').find((d) => d.args[0].toLowerCase() === name.toLowerCase())?.args[1];
   const value = (block: Directive[], name: string) => only(block, name).args;
+  /** What a location gets: its own directive, else the server's (nginx's inheritance). */
+  const effective = (location: Directive[], name: string) =>
+    location.some((d) => d.name === name) ? value(location, name) : value(server, name);
 
   it('listens on the port lb publishes', () => {
     expect(value(server, 'listen')).toEqual([ports(lb)[0].target]);
@@ -174,23 +180,48 @@ describe('deploy/nginx.conf', () => {
 
   it('keeps upstream connections alive over HTTP/1.1, and closes idle ones before Node does', () => {
     expect(Number(value(upstream, 'keepalive')[0])).toBeGreaterThan(0);
-    expect(value(location, 'proxy_http_version')).toEqual(['1.1']);
+    for (const location of [reads, writes]) expect(effective(location, 'proxy_http_version')).toEqual(['1.1']);
     expect(header('Connection')).toBe('');
     expect(timeSeconds(value(upstream, 'keepalive_timeout')[0])).toBeLessThan(keepAliveTimeoutSeconds());
   });
 
-  it('tries another replica only on a connection error or connect timeout, a bounded number of times', () => {
-    expect(value(location, 'proxy_next_upstream')).toEqual(['error', 'timeout']);
-    expect(value(location, 'proxy_next_upstream')).not.toContain('non_idempotent');
-    const tries = Number(value(location, 'proxy_next_upstream_tries')[0]);
-    expect(tries).toBeGreaterThanOrEqual(2);
-    expect(tries).toBeLessThanOrEqual(3);
+  it('sends GET and HEAD to the read location and every other method to @writes, both to the same replicas', () => {
+    expect(locations.map((l) => l.args.join(' ')).sort()).toEqual(['/', '@writes']);
+    const redirect = value(reads, 'error_page');
+    expect(redirect.slice(-2)).toEqual(['=', '@writes']);
+    const condition = only(reads, 'if');
+    expect(condition.args).toEqual(['($request_method', '!~', '^(GET|HEAD)$)']);
+    expect(value(condition.block!, 'return')).toEqual([redirect[0]]);
+    expect(value(writes, 'proxy_pass')).toEqual([proxyPass]);
   });
 
-  it('never retries a request that waited out the read timeout', () => {
-    expect(timeSeconds(value(location, 'proxy_next_upstream_timeout')[0])).toBeLessThan(
-      timeSeconds(value(location, 'proxy_read_timeout')[0]),
-    );
+  it('gives both locations the proxy headers of the server block', () => {
+    // A proxy_set_header in a location would drop every one it inherits.
+    for (const location of [reads, writes]) expect(findAll(location, 'proxy_set_header')).toEqual([]);
+  });
+
+  it('moves a read on to another replica on a connection error or a connect timeout', () => {
+    expect(effective(reads, 'proxy_next_upstream')).toEqual(['error', 'timeout']);
+  });
+
+  it('moves a write on to another replica only on a connect timeout, when nothing was sent', () => {
+    // "error" would re-send a PUT or DELETE that a replica read before it crashed.
+    expect(effective(writes, 'proxy_next_upstream')).toEqual(['timeout']);
+  });
+
+  it('tries another replica a bounded number of times, never after a send or read timeout', () => {
+    for (const location of [reads, writes]) {
+      const tries = Number(effective(location, 'proxy_next_upstream_tries')[0]);
+      expect(tries).toBeGreaterThanOrEqual(2);
+      expect(tries).toBeLessThanOrEqual(3);
+      // Past proxy_next_upstream_timeout nothing moves on: a send or read timeout, which can come
+      // after a replica got the request, ends it; a connect timeout, which cannot, comes before.
+      const budget = timeSeconds(effective(location, 'proxy_next_upstream_timeout')[0]);
+      expect(budget).toBeGreaterThan(timeSeconds(effective(location, 'proxy_connect_timeout')[0]));
+      expect(budget).toBeLessThan(timeSeconds(effective(location, 'proxy_send_timeout')[0]));
+      expect(budget).toBeLessThan(timeSeconds(effective(location, 'proxy_read_timeout')[0]));
+      expect(effective(location, 'proxy_next_upstream')).not.toContain('non_idempotent');
+    }
   });
 
   it('passes the client X-Request-Id on, and makes one only when the client sent none', () => {
@@ -212,8 +243,10 @@ describe('deploy/nginx.conf', () => {
   });
 
   it('sets connect, send and read timeouts', () => {
-    for (const name of ['proxy_connect_timeout', 'proxy_send_timeout', 'proxy_read_timeout']) {
-      expect(timeSeconds(value(location, name)[0])).toBeGreaterThan(0);
+    for (const location of [reads, writes]) {
+      for (const name of ['proxy_connect_timeout', 'proxy_send_timeout', 'proxy_read_timeout']) {
+        expect(timeSeconds(effective(location, name)[0])).toBeGreaterThan(0);
+      }
     }
   });
 });

@@ -106,3 +106,18 @@ export function timeSeconds(text: string): number {
   if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) throw new Error(`not an nginx time: ${text}`);
   return parts.reduce((sum, [, n, unit]) => sum + Number(n) * units[unit ?? 's'], 0);
 }
+
+/** An argument as nginx reads it back: quoted when it is empty or holds a space, quote, `;`, `{`, `}` or `#`. */
+function quote(text: string): string {
+  return text === '' || /[\s"';{}#\\]/.test(text) ? `"${text.replace(/["\\]/g, '\\$&')}"` : text;
+}
+
+/** Writes a directive tree back as an nginx configuration (comments are not kept). */
+export function serializeNginxConf(directives: Directive[], indent = ''): string {
+  return directives
+    .map((d) => {
+      const head = [d.name, ...d.args].map(quote).join(' ');
+      return d.block ? `${indent}${head} {\n${serializeNginxConf(d.block, `${indent}  `)}${indent}}\n` : `${indent}${head};\n`;
+    })
+    .join('');
+}
