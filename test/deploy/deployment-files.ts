@@ -1,8 +1,9 @@
 // The deployment files as the tests read them, and the environment each gives the KV process.
 
+import crypto from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
+import { loadConfig } from '../../src/config';
 import { finalStageEnv, parseDockerfile, type Stage } from './dockerfile';
 import { readCompose, readDotEnv, serviceEnvironment, type ComposeFile } from './compose';
 import type { K8sObject } from './kubernetes-schema';
@@ -22,8 +23,27 @@ export const exampleDotEnv = (): Record<string, string> => readDotEnv(rootPath('
 /** docker-compose.yml interpolated with the values of .env.example, as after `cp .env.example .env`. */
 export const composeWithExampleEnv = (): ComposeFile => readCompose(rootPath('docker-compose.yml'), exampleDotEnv());
 
+/**
+ * Secrets of one's own, generated as .env.example and k8s/secret.yaml say; KV refuses the example
+ * values those files ship.
+ */
+export const ownSecrets = (): Record<'KV_ADMIN_TOKEN' | 'KV_BOOTSTRAP_API_KEY', string> => ({
+  KV_ADMIN_TOKEN: crypto.randomBytes(24).toString('base64url'),
+  KV_BOOTSTRAP_API_KEY: crypto.randomBytes(24).toString('base64url'),
+});
+
+/** `env` with the secrets it sets replaced by ones of one's own, as before a real deployment. */
+export function withOwnSecrets(env: Record<string, string>): Record<string, string> {
+  const own = ownSecrets();
+  return { ...env, ...Object.fromEntries(Object.entries(own).filter(([name]) => name in env)) };
+}
+
+/** docker-compose.yml after `cp .env.example .env` and replacing both values, as .env.example says. */
+export const composeWithOwnSecrets = (): ComposeFile =>
+  readCompose(rootPath('docker-compose.yml'), withOwnSecrets(exampleDotEnv()));
+
 /** The environment of an api container: the image's ENV, overridden by the service's `environment`. */
-export function composeApiEnv(compose: ComposeFile = composeWithExampleEnv()): Record<string, string> {
+export function composeApiEnv(compose: ComposeFile = composeWithOwnSecrets()): Record<string, string> {
   return { ...imageEnv(), ...serviceEnvironment(compose.services.api) };
 }
 
@@ -96,9 +116,7 @@ export function drainTimeoutSeconds(): number {
   return Number(match[1].replace(/_/g, '')) / 1000;
 }
 
-/** How long KV keeps an idle keep-alive connection open: Node's default unless src/main.ts sets it. */
+/** How long KV keeps an idle keep-alive connection open (KV_KEEP_ALIVE_TIMEOUT_MS) in the compose api. */
 export function keepAliveTimeoutSeconds(): number {
-  const match = /keepAliveTimeout\s*=\s*([\d_]+)/.exec(readText('src', 'main.ts'));
-  if (match) return Number(match[1].replace(/_/g, '')) / 1000;
-  return http.createServer().keepAliveTimeout / 1000;
+  return loadConfig(composeApiEnv()).keepAliveTimeoutMs / 1000;
 }

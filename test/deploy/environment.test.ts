@@ -2,7 +2,17 @@
 
 import { ENV_VARIABLES, loadConfig } from '../../src/config';
 import { serviceEnvironment } from './compose';
-import { composeApiEnv, composeWithExampleEnv, containerEnv, containerSetNames, findObject, imageEnv, renderK8s, type Container } from './deployment-files';
+import {
+  composeApiEnv,
+  composeWithExampleEnv,
+  containerEnv,
+  containerSetNames,
+  findObject,
+  imageEnv,
+  renderK8s,
+  withOwnSecrets,
+  type Container,
+} from './deployment-files';
 
 const known = new Set<string>(ENV_VARIABLES);
 const unknown = (names: string[]) => names.filter((name) => !known.has(name));
@@ -29,16 +39,20 @@ describe('the environment of KV in the deployment files', () => {
     for (const container of kvContainers()) expect(unknown(containerSetNames(objects, container))).toEqual([]);
   });
 
-  it('gives the compose api, with the .env.example values, a configuration KV accepts', () => {
+  it('gives the compose api, with values of its own in .env, a configuration KV accepts', () => {
     const config = loadConfig(composeApiEnv());
     expect(config.store.kind).toBe('redis');
     expect(config.adminToken).toBeDefined();
     expect(config.bootstrapApiKey).toBeDefined();
   });
 
-  it('gives the Kubernetes pods, from the ConfigMap and the Secret, a configuration KV accepts', () => {
+  it('gives the compose api, with .env.example copied unchanged, a configuration KV refuses', () => {
+    expect(() => loadConfig(composeApiEnv(composeWithExampleEnv()))).toThrow(/KV_ADMIN_TOKEN[^]*KV_BOOTSTRAP_API_KEY/);
+  });
+
+  it('gives the Kubernetes pods, from the ConfigMap and a Secret of their own, a configuration KV accepts', () => {
     for (const container of kvContainers()) {
-      const config = loadConfig(containerEnv(objects, container));
+      const config = loadConfig(withOwnSecrets(containerEnv(objects, container)));
       expect(config.store.kind).toBe('redis');
       expect(config.adminToken).toBeDefined();
       expect(config.bootstrapApiKey).toBeDefined();

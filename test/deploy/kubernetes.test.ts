@@ -13,6 +13,7 @@ import {
   readDockerfileStages,
   renderK8s,
   rootPath,
+  withOwnSecrets,
   type Container,
 } from './deployment-files';
 import { unknownFields, validateWithModel, type K8sObject } from './kubernetes-schema';
@@ -156,7 +157,8 @@ describe('the kustomize renderer of the tests', () => {
 });
 
 describe('Deployment kv', () => {
-  const env = containerEnv(objects, kv);
+  // With the Secret's example values replaced, as secret.yaml says to do before the first apply.
+  const env = withOwnSecrets(containerEnv(objects, kv));
 
   it('runs 3 replicas and replaces them one at a time without dropping below 3', () => {
     expect(deployment.spec.replicas).toBe(3);
@@ -164,9 +166,13 @@ describe('Deployment kv', () => {
     expect(selects(deployment.spec.selector.matchLabels, kvPod.metadata.labels)).toBe(true);
   });
 
-  it('gets a configuration KV accepts, on Redis', () => {
+  it('gets a configuration KV accepts, on Redis, once the Secret holds values of its own', () => {
     expect(() => loadConfig(env)).not.toThrow();
     expect(loadConfig(env).store.kind).toBe('redis');
+  });
+
+  it('gets a configuration KV refuses while the Secret holds its shipped example values', () => {
+    expect(() => loadConfig(containerEnv(objects, kv))).toThrow(/KV_ADMIN_TOKEN[^]*KV_BOOTSTRAP_API_KEY/);
   });
 
   it('names http the container port that KV listens on', () => {
@@ -225,7 +231,7 @@ describe('Service, autoscaler and disruption budget of kv', () => {
     expect(selected(service.spec.selector)).toEqual(['Deployment/kv']);
     expect(service.spec.ports).toHaveLength(1);
     expect(service.spec.ports[0]).toMatchObject({ port: 80, targetPort: 'http' });
-    expect(containerPort(kv, service.spec.ports[0].targetPort!)).toBe(loadConfig(containerEnv(objects, kv)).port);
+    expect(containerPort(kv, service.spec.ports[0].targetPort!)).toBe(loadConfig(withOwnSecrets(containerEnv(objects, kv))).port);
   });
 
   it('scales Deployment kv from 3 to 10 replicas on 70% CPU', () => {
