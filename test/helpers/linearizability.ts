@@ -35,6 +35,8 @@ export interface Operation {
   call: number;
   return: number;
   outcome: Outcome;
+  /** How the request was sent (replica, form of the condition), shown in explanations. */
+  via?: string;
 }
 
 /**
@@ -414,18 +416,32 @@ function referencesOf(all: Operation[]): Map<Operation, Operation[]> {
   return refs;
 }
 
-/** Removes chunks of operations while what is left stays not linearizable (a small ddmin). */
-function shrink(ops: Operation[], crashes: Crash[], options: Required<Pick<CheckOptions, 'maxRollback' | 'maxLostAcknowledged'>>, until: number): Operation[] {
-  const failsAlone = (candidate: Operation[]): boolean => {
+/**
+ * Removes chunks of operations while what is left stays not linearizable (a small ddmin), keeping
+ * `stuck` (the answer no order explains). When the history without `stuck` is linearizable, what is
+ * left must be too: otherwise removing operations can leave a different, artificial failure (a
+ * replace answered 200 once the create before it is gone).
+ */
+function shrink(
+  ops: Operation[],
+  stuck: Operation | undefined,
+  crashes: Crash[],
+  options: Required<Pick<CheckOptions, 'maxRollback' | 'maxLostAcknowledged'>>,
+  until: number,
+): Operation[] {
+  const verdict = (candidate: Operation[]): SearchResult['kind'] => {
     const prepared = prepare(candidate, crashes, options);
-    if (prepared.kind === 'invalid') return true;
-    return search(prepared.ctx, Math.min(until, Date.now() + 500)).kind === 'fail';
+    if (prepared.kind === 'invalid') return 'fail';
+    return search(prepared.ctx, Math.min(until, Date.now() + 500)).kind;
   };
+  const essential = stuck !== undefined && verdict(ops.filter((op) => op !== stuck)) === 'ok';
+  const fails = (candidate: Operation[]) =>
+    verdict(candidate) === 'fail' && (!essential || verdict(candidate.filter((op) => op !== stuck)) === 'ok');
   // Never drop a put that a remaining operation refers to: the explanation would blame the missing put.
   const refs = referencesOf(ops);
   const closed = (candidate: Operation[]): boolean => {
     const present = new Set(candidate);
-    return candidate.every((op) => refs.get(op)!.every((ref) => present.has(ref)));
+    return (stuck === undefined || present.has(stuck)) && candidate.every((op) => refs.get(op)!.every((ref) => present.has(ref)));
   };
   let current = ops;
   let chunk = Math.ceil(current.length / 2);
@@ -433,7 +449,7 @@ function shrink(ops: Operation[], crashes: Crash[], options: Required<Pick<Check
     let removed = false;
     for (let start = 0; start < current.length && Date.now() < until; ) {
       const candidate = [...current.slice(0, start), ...current.slice(start + chunk)];
-      if (candidate.length > 0 && closed(candidate) && failsAlone(candidate)) {
+      if (candidate.length > 0 && closed(candidate) && fails(candidate)) {
         current = candidate;
         removed = true;
       } else {
@@ -481,7 +497,8 @@ export function describeOperation(op: Operation, origin = 0): string {
       output = `${outcome.kind} (${outcome.status})`;
   }
   const end = outcome.kind === 'unknown' ? `${(op.return - origin).toFixed(1)}+` : (op.return - origin).toFixed(1);
-  return `client ${op.client}: ${input} → ${output}  [${(op.call - origin).toFixed(1)}–${end} ms]`;
+  const via = op.via ? ` (${op.via})` : '';
+  return `client ${op.client}: ${input} → ${output}  [${(op.call - origin).toFixed(1)}–${end} ms]${via}`;
 }
 
 function explain(key: string, reason: string, ops: Operation[], crashes: Crash[], origin: number): string {
@@ -537,7 +554,7 @@ export function checkHistory(history: Operation[], options: CheckOptions = {}): 
       .filter((k) => !k.crash && !placed.has(k.index) && k.op.outcome.kind !== 'unknown')
       .sort((a, b) => a.op.return - b.op.return)[0];
     const candidates = prepared.ctx.ops.filter((k) => !k.crash).map((k) => k.op);
-    const small = shrink(candidates, crashes, settings, Date.now() + (options.shrinkMs ?? 2000));
+    const small = shrink(candidates, stuck?.op, crashes, settings, Date.now() + (options.shrinkMs ?? 2000));
     const reason = stuck
       ? `no order of the operations explains this answer: ${describeOperation(stuck.op, origin)}`
       : 'no order of the operations explains the answers';
