@@ -1,7 +1,8 @@
 // Per-account read and write rate limits, and the per-IP throttle on failed authentication.
 
+import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
-import { ipKeyGenerator, rateLimit, type Options, type RateLimitInfo, type Store } from 'express-rate-limit';
+import { ipKeyGenerator, rateLimit, type RateLimitInfo, type Store } from 'express-rate-limit';
 import type { Logger } from 'pino';
 import { rateLimited } from '../errors';
 import { authContext } from './auth';
@@ -63,13 +64,102 @@ export function accountRateLimit(
 }
 
 const AUTH_FAILURE_WINDOW_MS = 60_000;
+/** A check holds its reservation at most this long; one held longer (a crashed replica's) lapses. */
+const AUTH_CHECK_HOLD_MS = 20_000;
+/** How long a request waits for the checks in flight from its address before it is refused. */
+const AUTH_CHECK_WAIT_MS = 5_000;
+
+/** What reserving a credentials check for one client address gave. */
+export type AuthCheckReservation =
+  | { outcome: 'granted' }
+  /** Failures and checks in flight fill the budget: try again once some of those checks are done. */
+  | { outcome: 'busy' }
+  /** Failures alone fill the budget of the current window, which ends in `retryAfterMs`. */
+  | { outcome: 'refused'; retryAfterMs: number };
 
 /**
- * Throttles key guessing per client IP: a request whose credentials are not known-good is refused
- * with 429 before they are checked once its IP has failed authentication `perMinute` times in the
- * current minute. Only failures (401) are counted, after the response, so a burst of valid
- * requests is never throttled here; requests with credentials known-good from the cache cost
- * nothing. Store errors let the request through, for the reason given on accountRateLimit.
+ * The failed-authentication counts per client address, and the checks in flight from it, changed
+ * atomically: a reservation is granted only while failures + checks in flight < limit, and a
+ * release turns a check into a failure (or drops it) in one step. Shared by every replica when it
+ * lives in Redis (rate-limit-store.ts); in process for the embedded store.
+ */
+export interface AuthCheckLedger {
+  reserveAuthCheck(client: string, token: string, limit: number, holdMs: number): Promise<AuthCheckReservation>;
+  releaseAuthCheck(client: string, token: string, failed: boolean, windowMs: number): Promise<void>;
+}
+
+function isAuthCheckLedger(store: Store): store is Store & AuthCheckLedger {
+  const candidate = store as Partial<AuthCheckLedger>;
+  return typeof candidate.reserveAuthCheck === 'function' && typeof candidate.releaseAuthCheck === 'function';
+}
+
+/** The ledger of one process, for a store whose counters are in process (express-rate-limit's MemoryStore). */
+export class LocalAuthCheckLedger implements AuthCheckLedger {
+  private readonly clients = new Map<string, { failures: number; resetAt: number; checks: Map<string, number> }>();
+
+  private entry(client: string, now: number) {
+    let entry = this.clients.get(client);
+    if (!entry) this.clients.set(client, (entry = { failures: 0, resetAt: 0, checks: new Map() }));
+    if (entry.resetAt <= now) entry.failures = 0;
+    for (const [token, expiresAt] of entry.checks) if (expiresAt <= now) entry.checks.delete(token);
+    return entry;
+  }
+
+  private forgetIfEmpty(client: string, now: number): void {
+    const entry = this.clients.get(client);
+    if (entry && entry.checks.size === 0 && (entry.failures === 0 || entry.resetAt <= now)) this.clients.delete(client);
+  }
+
+  async reserveAuthCheck(client: string, token: string, limit: number, holdMs: number): Promise<AuthCheckReservation> {
+    const now = Date.now();
+    const entry = this.entry(client, now);
+    if (entry.failures >= limit) return { outcome: 'refused', retryAfterMs: entry.resetAt - now };
+    if (entry.failures + entry.checks.size >= limit) return { outcome: 'busy' };
+    entry.checks.set(token, now + holdMs);
+    return { outcome: 'granted' };
+  }
+
+  async releaseAuthCheck(client: string, token: string, failed: boolean, windowMs: number): Promise<void> {
+    const now = Date.now();
+    const entry = this.entry(client, now);
+    entry.checks.delete(token);
+    if (failed) {
+      if (entry.failures === 0) entry.resetAt = now + windowMs;
+      entry.failures++;
+    }
+    this.forgetIfEmpty(client, now);
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Throttles key guessing per client IP: once an IP has failed authentication (401) `perMinute`
+ * times in the current window (a fixed minute from its first failure), a request whose
+ * credentials are not known-good is refused with 429 before they are checked. Requests with
+ * credentials known-good from the cache cost nothing here.
+ *
+ * Under concurrency and across replicas: each check of unknown credentials first reserves a slot
+ * for its IP, atomically (one Lua script in Redis, shared by the replicas; in process for the
+ * embedded store). A slot is granted only while failures + checks in flight < perMinute, and on the
+ * response it is given back (any status but 401) or turned into a failure (401), atomically too.
+ * So at every moment failures + checks in flight <= perMinute, and an IP gets at most `perMinute`
+ * 401s per window, however many requests it sends at once to however many replicas. The slack:
+ * - the window is fixed, so across a window boundary an IP can get up to 2 x perMinute 401s
+ *   within a short time (never more than perMinute in one window);
+ * - a reservation lapses after AUTH_CHECK_HOLD_MS (20 s) so that a replica that crashed mid-check
+ *   does not hold its slots for ever; a check still running then no longer counts, which gives
+ *   one extra 401 per such check (a 401 comes right after one store lookup, bounded by the Redis
+ *   command timeout, so this does not happen in practice);
+ * - a request whose response is never sent (client gone) is counted only if its status is 401.
+ *
+ * A burst of valid requests with credentials not yet cached is never refused for being a burst:
+ * a request that finds the budget filled by checks in flight (not by failures) waits, backing off
+ * with jitter, until a slot is given back, and is refused with 429 (Retry-After: 1) only when
+ * none comes within AUTH_CHECK_WAIT_MS (5 s). Valid checks give their slots back as they finish,
+ * so such a burst is served at up to `perMinute` concurrent checks per IP.
+ *
+ * Store errors let the request through, for the reason given on accountRateLimit.
  */
 export function authFailureLimit(
   perMinute: number,
@@ -79,28 +169,44 @@ export function authFailureLimit(
   onLimited: OnLimited,
 ): RequestHandler {
   const store = createStore('auth-failures');
-  void Promise.resolve(store.init?.({ windowMs: AUTH_FAILURE_WINDOW_MS } as Options)).catch((error: unknown) =>
-    logger.warn({ err: error }, 'auth failure limiter: store init failed'),
-  );
-  const failures = async (key: string) => (store.get ? await store.get(key) : undefined);
+  let ledger: AuthCheckLedger;
+  if (isAuthCheckLedger(store)) ledger = store;
+  else if (store.localKeys) ledger = new LocalAuthCheckLedger();
+  else throw new Error('the failed-authentication throttle needs a store shared atomically by all replicas (Redis) or an in-process one');
+
+  const refuse = (res: Response, retryAfterMs: number, message: string): never => {
+    const retryAfter = Math.max(1, Math.ceil(retryAfterMs / 1000));
+    res.setHeader('Retry-After', String(retryAfter));
+    onLimited('auth-failures');
+    throw rateLimited(retryAfter, message);
+  };
 
   return async (req, res, next) => {
     if (isKnownGood(req)) return next();
-    const key = ipKeyGenerator(req.ip ?? 'unknown');
-    const seen = await failures(key).catch((error: unknown) => {
-      logger.warn({ err: error }, 'auth failure limiter: store error, request let through');
-      return undefined;
-    });
-    if (seen && seen.totalHits >= perMinute && seen.resetTime && seen.resetTime.getTime() > Date.now()) {
-      const retryAfter = Math.max(1, Math.ceil((seen.resetTime.getTime() - Date.now()) / 1000));
-      res.setHeader('Retry-After', String(retryAfter));
-      onLimited('auth-failures');
-      throw rateLimited(retryAfter, 'Too many failed authentications from this address; retry later.');
+    const client = ipKeyGenerator(req.ip ?? 'unknown');
+    const token = randomUUID();
+    const deadline = Date.now() + AUTH_CHECK_WAIT_MS;
+    for (let attempt = 0; ; attempt++) {
+      let reservation: AuthCheckReservation;
+      try {
+        reservation = await ledger.reserveAuthCheck(client, token, perMinute, AUTH_CHECK_HOLD_MS);
+      } catch (error) {
+        logger.warn({ err: error }, 'auth failure limiter: store error, request let through');
+        return next();
+      }
+      if (reservation.outcome === 'granted') break;
+      if (reservation.outcome === 'refused') {
+        refuse(res, reservation.retryAfterMs, 'Too many failed authentications from this address; retry later.');
+      }
+      if (Date.now() >= deadline) {
+        refuse(res, 1000, 'Too many authentications in progress from this address; retry later.');
+      }
+      // Full jitter on an exponential backoff from 4 ms, capped at 100 ms.
+      await sleep(Math.random() * Math.min(100, 4 * 2 ** attempt));
     }
-    res.once('finish', () => {
-      if (res.statusCode !== 401) return;
-      Promise.resolve(store.increment(key)).catch((error: unknown) =>
-        logger.warn({ err: error }, 'auth failure limiter: could not count a failure'),
+    res.once('close', () => {
+      ledger.releaseAuthCheck(client, token, res.statusCode === 401, AUTH_FAILURE_WINDOW_MS).catch((error: unknown) =>
+        logger.warn({ err: error }, 'auth failure limiter: could not release a check'),
       );
     });
     next();
