@@ -5,7 +5,7 @@
 #   docker run -p 8080:8080 kv                              # embedded store in the /data volume
 #   docker run -p 8080:8080 -e REDIS_URL=redis://host:6379 kv
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 # better-sqlite3 compiles from source when no prebuilt binary matches the platform.
 RUN apt-get update \
@@ -23,7 +23,7 @@ COPY src ./src
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production PORT=8080 KV_DATA_DIR=/data
 WORKDIR /app
 # Owned by root: the process can read its code but not change it.

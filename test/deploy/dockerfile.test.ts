@@ -14,7 +14,7 @@ const final = stages[stages.length - 1];
 const of = (stage: Stage, keyword: string): Instruction[] => stage.instructions.filter((i) => i.keyword === keyword);
 const last = (stage: Stage, keyword: string): Instruction | undefined => of(stage, keyword).at(-1);
 const runs = (stage: Stage): string[] => of(stage, 'RUN').map((i) => i.args);
-const packageJson = JSON.parse(readText('package.json')) as { main: string; scripts: Record<string, string> };
+const packageJson = JSON.parse(readText('package.json')) as { main: string; scripts: Record<string, string>; engines: { node: string } };
 
 /** The stage named by `COPY --from=<name>`: the build stage every runtime COPY comes from. */
 function buildStage(): Stage {
@@ -31,11 +31,20 @@ function runIndex(stage: Stage, pattern: RegExp): number {
 }
 
 describe('Dockerfile', () => {
-  it('builds in one stage and runs from another, both on node:20-bookworm-slim', () => {
+  it('builds in one stage and runs from another, both on node:24-bookworm-slim', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
     // The native SQLite driver is compiled in the build stage: same Node ABI and glibc as at run time.
-    expect(buildStage().image).toBe('node:20-bookworm-slim');
-    expect(final.image).toBe('node:20-bookworm-slim');
+    expect(buildStage().image).toBe('node:24-bookworm-slim');
+    expect(final.image).toBe('node:24-bookworm-slim');
+  });
+
+  it('runs a Node LTS line that package.json engines allows', () => {
+    const major = Number(/^node:(\d+)-/.exec(final.image)?.[1]);
+    // Even majors become LTS; engines is ">=<major>" for the oldest one KV still supports.
+    expect(major % 2).toBe(0);
+    const oldest = Number(/^>=(\d+)$/.exec(packageJson.engines.node)?.[1]);
+    expect(oldest).toBe(20);
+    expect(major).toBeGreaterThanOrEqual(oldest);
   });
 
   it('runs as the non-root node user', () => {
