@@ -1,8 +1,25 @@
 // Configuration: one table, every bad variable reported at once, the process stops with one line each.
 
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, ENV_VARIABLES, loadConfig } from '../../src/config';
+import { ConfigError, ENV_VARIABLES, loadConfig, SHIPPED_EXAMPLE_SECRETS } from '../../src/config';
+
+const root = path.join(__dirname, '..', '..');
+
+/** The secrets the repository ships as examples: KEY=value lines of .env.example, KEY: value of k8s/secret.yaml. */
+function shippedSecrets(): [file: string, name: string, value: string][] {
+  const found: [string, string, string][] = [];
+  for (const [file, pattern] of [
+    ['.env.example', /^(KV_ADMIN_TOKEN|KV_BOOTSTRAP_API_KEY|REDIS_PASSWORD|REDIS_SENTINEL_PASSWORD)=(.+)$/gm],
+    ['k8s/secret.yaml', /^\s+(KV_ADMIN_TOKEN|KV_BOOTSTRAP_API_KEY|REDIS_PASSWORD|REDIS_SENTINEL_PASSWORD):\s*(\S+)\s*$/gm],
+  ] as const) {
+    for (const match of fs.readFileSync(path.join(root, file), 'utf8').matchAll(pattern)) found.push([file, match[1], match[2]]);
+  }
+  return found;
+}
 
 const base = { REDIS_URL: 'redis://127.0.0.1:6379' };
 
@@ -221,7 +238,46 @@ describe('loadConfig', () => {
   });
 });
 
+describe('the example secrets shipped with KV', () => {
+  it('finds the admin token and the bootstrap key in both example files', () => {
+    expect(shippedSecrets().map(([file, name]) => `${file} ${name}`).sort()).toEqual([
+      '.env.example KV_ADMIN_TOKEN',
+      '.env.example KV_BOOTSTRAP_API_KEY',
+      'k8s/secret.yaml KV_ADMIN_TOKEN',
+      'k8s/secret.yaml KV_BOOTSTRAP_API_KEY',
+    ]);
+  });
+
+  it.each(shippedSecrets())('refuses %s %s as it is shipped, in one line naming the variable', (_file, name, value) => {
+    expect(SHIPPED_EXAMPLE_SECRETS).toContain(value);
+    expect(problemsOf({ [name]: value })).toEqual([
+      `${name}: is the example value shipped with KV, which anyone can read; generate a secret of your own`,
+    ]);
+  });
+});
+
 describe('the process with a bad configuration', () => {
+  it('exits 1 with one line naming the port when the port is taken, no stack trace', async () => {
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const { port } = holder.address() as net.AddressInfo;
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kv-port-'));
+    try {
+      const result = spawnSync(process.execPath, [path.join(root, 'dist', 'main.js')], {
+        env: { PATH: process.env.PATH, KV_DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'silent' },
+        encoding: 'utf8',
+        timeout: 10_000,
+      });
+      expect({ status: result.status, stderr: result.stderr }).toEqual({
+        status: 1,
+        stderr: `kv: port 127.0.0.1:${port} is already in use (EADDRINUSE); stop what holds it or set PORT\n`,
+      });
+    } finally {
+      holder.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('exits 1 printing one line per bad variable and nothing else', () => {
     const result = spawnSync(process.execPath, [path.join(__dirname, '..', '..', 'dist', 'main.js')], {
       env: { PATH: process.env.PATH, REDIS_URL: 'redis://127.0.0.1:6379', PORT: '99999', KV_MAX_VALUE_BYTES: 'big' },
