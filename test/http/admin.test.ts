@@ -66,9 +66,9 @@ describeStore('admin routes', () => {
   describe('admin authentication', () => {
     it('answers 401 when the admin token is missing, wrong or not a Bearer token', async () => {
       expectError(await request(t.app).post('/admin/accounts').send({}), 401, 'unauthorized');
-      expectError(await request(t.app).post('/admin/accounts').set('Authorization', 'Bearer wrong-token-0123456789').send({}), 401, 'unauthorized', {
-        message: 'A valid admin token (KV_ADMIN_TOKEN) is required.',
-      });
+      const wrong = await request(t.app).post('/admin/accounts').set('Authorization', 'Bearer wrong-token-0123456789').send({});
+      expectError(wrong, 401, 'unauthorized');
+      expect(wrong.body.error.message).toBe('A valid admin token (KV_ADMIN_TOKEN) is required.');
       expectError(await request(t.app).post('/admin/accounts').set('Authorization', `${ADMIN_TOKEN}`).send({}), 401, 'unauthorized');
       expectError(await request(t.app).post('/admin/accounts').set('Authorization', `Basic ${ADMIN_TOKEN}`).send({}), 401, 'unauthorized');
       expectError(await request(t.app).post('/admin/accounts').set('Authorization', `Bearer ${ADMIN_TOKEN}x`).send({}), 401, 'unauthorized');
