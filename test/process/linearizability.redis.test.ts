@@ -30,7 +30,7 @@ describeRedis('linearizability on standalone Redis', () => {
       apiKey,
       keys: ['lin-a', 'lin-b', 'lin/c', 'lin d'],
       clients: 12,
-      durationMs: 6000,
+      durationMs: 5000,
       requestTimeoutMs: 5000,
       pauseMs: [2, 20],
     });
