@@ -24,22 +24,26 @@ const MAX_VALUE_DEPTH = 64;
 /** How long a request may take before it counts as a hang. */
 const ANSWER_WITHIN_MS = 5000;
 
-/** Status of every error code in the contract's table. */
-const ERROR_STATUS: Record<string, number> = {
-  invalid_json: 400,
-  invalid_request: 400,
-  invalid_key: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  quota_exceeded: 403,
-  not_found: 404,
-  type_mismatch: 409,
-  precondition_failed: 412,
-  value_too_large: 413,
-  unsupported_media_type: 415,
-  rate_limited: 429,
-  unavailable: 503,
-  internal: 500,
+/**
+ * The statuses of every error code in the contract's table. Requests Node's HTTP layer refuses (bad
+ * syntax, too slow, headers too large, an expectation it does not meet) are `invalid_request` with
+ * their own status.
+ */
+const ERROR_STATUSES: Record<string, number[]> = {
+  invalid_json: [400],
+  invalid_request: [400, 408, 417, 431],
+  invalid_key: [400],
+  unauthorized: [401],
+  forbidden: [403],
+  quota_exceeded: [403],
+  not_found: [404],
+  type_mismatch: [409],
+  precondition_failed: [412],
+  value_too_large: [413],
+  unsupported_media_type: [415],
+  rate_limited: [429],
+  unavailable: [503],
+  internal: [500],
 };
 
 /** Limits no property run reaches: the properties are about inputs, not about rates. */
@@ -211,7 +215,11 @@ describeStore('properties over HTTP', () => {
     const body = JSON.parse(answer.body.toString('utf8')) as { error: { code: string; message: string } };
     expect(Object.keys(body)).toEqual(['error']);
     expect(body.error).toEqual(expect.objectContaining({ code: expect.any(String), message: expect.any(String) }));
-    expect({ code: body.error.code, status: ERROR_STATUS[body.error.code] }).toEqual({ code: body.error.code, status: answer.status });
+    expect({ code: body.error.code, status: answer.status, allowed: ERROR_STATUSES[body.error.code]?.includes(answer.status) }).toEqual({
+      code: body.error.code,
+      status: answer.status,
+      allowed: true,
+    });
   }
 
   /**
@@ -462,8 +470,10 @@ describeStore('properties over HTTP', () => {
   const headerValue = fc.oneof(
     { weight: 5, arbitrary: fc.uint8Array({ maxLength: 40 }).map((bytes) => Buffer.from(bytes)) },
     { weight: 5, arbitrary: fc.string({ unit: fc.constantFrom(...'"*, W/\tabc019=;'), maxLength: 20 }).map((s) => Buffer.from(s, 'latin1')) },
-    { weight: 1, arbitrary: fc.integer({ min: 4000, max: 20000 }).map((n) => Buffer.from('a'.repeat(n))) },
+    // Long values as a length, so a counterexample prints short.
+    { weight: 1, arbitrary: fc.integer({ min: 4000, max: 20000 }).map((repeat) => ({ repeat })) },
   );
+  const headerBytes = (value: Buffer | { repeat: number }) => (Buffer.isBuffer(value) ? value : Buffer.from('a'.repeat(value.repeat)));
   const headerName = fc.oneof(
     fc.constantFrom(
       'If-Match',
@@ -502,7 +512,8 @@ describeStore('properties over HTTP', () => {
           async (method, extra) => {
             runs++;
             const body = method === 'PUT' ? Buffer.from('{"value":"written"}') : undefined;
-            const headers: [string, Buffer | string][] = body && !extra.some(([name]) => name === 'Content-Type') ? [['Content-Type', 'application/json'], ...extra] : extra;
+            const sent = extra.map(([name, value]): [string, Buffer] => [name, headerBytes(value)]);
+            const headers: [string, Buffer | string][] = body && !extra.some(([name]) => name === 'Content-Type') ? [['Content-Type', 'application/json'], ...sent] : sent;
             const answer = await send(rawRequest(method, '/kv/items/target', { auth: s.c.auth, host: `${endpoint.host}:${endpoint.port}`, headers, body }), method);
             statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
             await s.check(answer, method);
