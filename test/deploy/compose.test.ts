@@ -13,6 +13,9 @@ import {
 } from './compose';
 import {
   composeApiEnv,
+  composeBytes,
+  redisBytes,
+  redisOption,
   composeWithExampleEnv,
   drainTimeoutSeconds,
   exampleDotEnv,
@@ -103,6 +106,16 @@ describe('docker-compose.yml', () => {
     const dataMount = mounts.find((m) => m.target === dir);
     expect(dataMount?.source).toBeDefined();
     expect(Object.keys(compose.volumes ?? {})).toContain(dataMount!.source);
+  });
+
+  it('keeps Redis data below its container memory limit with room to spare, and refuses writes when full', () => {
+    const limit = composeBytes(redis.deploy?.resources?.limits?.memory ?? '0');
+    expect(limit).toBeGreaterThan(0);
+    const maxmemory = redisBytes(redisOption(command(redis), '--maxmemory') ?? '0');
+    // Room for fragmentation, client buffers and the forked append-only-file rewrite.
+    expect(maxmemory).toBeGreaterThanOrEqual(0.5 * limit);
+    expect(maxmemory).toBeLessThanOrEqual(0.75 * limit);
+    expect(redisOption(command(redis), '--maxmemory-policy')).toBe('noeviction');
   });
 
   it('checks api health on /healthz with the command the image uses', () => {

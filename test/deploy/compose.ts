@@ -73,7 +73,7 @@ export interface ComposeService {
   environment?: Record<string, string | number | boolean | null> | string[];
   env_file?: unknown;
   depends_on?: Record<string, { condition?: string }> | string[];
-  deploy?: { replicas?: number };
+  deploy?: { replicas?: number; resources?: { limits?: { memory?: string; cpus?: string } } };
   healthcheck?: { test?: string[] | string; [field: string]: unknown };
   ports?: (string | { target: number; published?: string | number })[];
   volumes?: (string | { type: string; source?: string; target: string; read_only?: boolean })[];

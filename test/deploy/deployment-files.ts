@@ -120,3 +120,32 @@ export function drainTimeoutSeconds(): number {
 export function keepAliveTimeoutSeconds(): number {
   return loadConfig(composeApiEnv()).keepAliveTimeoutMs / 1000;
 }
+
+/** A redis.conf memory size in bytes: `1k` is 1000, `1kb` 1024 (and m/mb, g/gb), case-insensitive. */
+export function redisBytes(text: string): number {
+  const match = /^(\d+)([kmg]b?)?$/i.exec(text);
+  if (!match) throw new Error(`not a Redis memory size: ${text}`);
+  const unit = (match[2] ?? '').toLowerCase();
+  const power = { '': 0, k: 1, m: 2, g: 3 }[unit[0] ?? ''] ?? 0;
+  return Number(match[1]) * (unit.endsWith('b') ? 1024 : 1000) ** power;
+}
+
+/** A Kubernetes memory quantity in bytes: Ki, Mi, Gi, Ti (binary) or k, M, G, T (decimal). */
+export function k8sBytes(text: string): number {
+  const match = /^(\d+)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(text);
+  if (!match) throw new Error(`not a Kubernetes memory quantity: ${text}`);
+  const units: Record<string, number> = { '': 1, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+  return Number(match[1]) * units[match[2] ?? ''];
+}
+
+/** A Compose byte value in bytes: b, k/kb, m/mb, g/gb, all powers of 1024. */
+export function composeBytes(text: string): number {
+  const match = /^(\d+)(b|kb?|mb?|gb?)?$/i.exec(text);
+  if (!match) throw new Error(`not a Compose byte value: ${text}`);
+  const power = { b: 0, k: 1, m: 2, g: 3 }[(match[2] ?? 'b')[0].toLowerCase() as 'b' | 'k' | 'm' | 'g'];
+  return Number(match[1]) * 1024 ** power;
+}
+
+/** The value after `--name` in a redis-server argument list. */
+export const redisOption = (args: string[], name: string): string | undefined =>
+  args.includes(name) ? args[args.indexOf(name) + 1] : undefined;

@@ -13,6 +13,8 @@ import {
   readDockerfileStages,
   renderK8s,
   rootPath,
+  k8sBytes,
+  redisBytes,
   withOwnSecrets,
   type Container,
 } from './deployment-files';
@@ -299,6 +301,17 @@ describe('Redis', () => {
     expect(statefulSet.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 999, fsGroup: 999 });
     expect(redisContainer.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true });
     expect(redisContainer.resources?.limits?.memory).toBeDefined();
+  });
+
+  it('keeps its data below the container memory limit with room to spare, and refuses writes when full', () => {
+    const limit = k8sBytes(redisContainer.resources!.limits!.memory);
+    const maxmemory = redisBytes(option('--maxmemory') ?? '0');
+    // Room for what Redis does not count as data: fragmentation, client buffers, and the pages the
+    // forked append-only-file rewrite copies, all under the same cgroup limit.
+    expect(maxmemory).toBeGreaterThanOrEqual(0.5 * limit);
+    expect(maxmemory).toBeLessThanOrEqual(0.75 * limit);
+    // Full, Redis refuses writes (KV answers 503) rather than evict stored items or be OOM-killed.
+    expect(option('--maxmemory-policy')).toBe('noeviction');
   });
 
   it('accepts connections from the kv pods only', () => {
