@@ -5,6 +5,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator, rateLimit, type RateLimitInfo, type Store } from 'express-rate-limit';
 import type { Logger } from 'pino';
 import { rateLimited } from '../errors';
+import { isAuthCheckLedger, LocalAuthCheckLedger, type AuthCheckLedger, type AuthCheckReservation } from '../store/auth-checks';
 import { authContext } from './auth';
 
 /** Makes the store for one limiter; `name` keeps the limiters' counters apart. */
@@ -67,69 +68,7 @@ const AUTH_FAILURE_WINDOW_MS = 60_000;
 /** A check holds its reservation at most this long; one held longer (a crashed replica's) lapses. */
 const AUTH_CHECK_HOLD_MS = 20_000;
 /** How long a request waits for the checks in flight from its address before it is refused. */
-const AUTH_CHECK_WAIT_MS = 5_000;
-
-/** What reserving a credentials check for one client address gave. */
-export type AuthCheckReservation =
-  | { outcome: 'granted' }
-  /** Failures and checks in flight fill the budget: try again once some of those checks are done. */
-  | { outcome: 'busy' }
-  /** Failures alone fill the budget of the current window, which ends in `retryAfterMs`. */
-  | { outcome: 'refused'; retryAfterMs: number };
-
-/**
- * The failed-authentication counts per client address, and the checks in flight from it, changed
- * atomically: a reservation is granted only while failures + checks in flight < limit, and a
- * release turns a check into a failure (or drops it) in one step. Shared by every replica when it
- * lives in Redis (rate-limit-store.ts); in process for the embedded store.
- */
-export interface AuthCheckLedger {
-  reserveAuthCheck(client: string, token: string, limit: number, holdMs: number): Promise<AuthCheckReservation>;
-  releaseAuthCheck(client: string, token: string, failed: boolean, windowMs: number): Promise<void>;
-}
-
-function isAuthCheckLedger(store: Store): store is Store & AuthCheckLedger {
-  const candidate = store as Partial<AuthCheckLedger>;
-  return typeof candidate.reserveAuthCheck === 'function' && typeof candidate.releaseAuthCheck === 'function';
-}
-
-/** The ledger of one process, for a store whose counters are in process (express-rate-limit's MemoryStore). */
-export class LocalAuthCheckLedger implements AuthCheckLedger {
-  private readonly clients = new Map<string, { failures: number; resetAt: number; checks: Map<string, number> }>();
-
-  private entry(client: string, now: number) {
-    let entry = this.clients.get(client);
-    if (!entry) this.clients.set(client, (entry = { failures: 0, resetAt: 0, checks: new Map() }));
-    if (entry.resetAt <= now) entry.failures = 0;
-    for (const [token, expiresAt] of entry.checks) if (expiresAt <= now) entry.checks.delete(token);
-    return entry;
-  }
-
-  private forgetIfEmpty(client: string, now: number): void {
-    const entry = this.clients.get(client);
-    if (entry && entry.checks.size === 0 && (entry.failures === 0 || entry.resetAt <= now)) this.clients.delete(client);
-  }
-
-  async reserveAuthCheck(client: string, token: string, limit: number, holdMs: number): Promise<AuthCheckReservation> {
-    const now = Date.now();
-    const entry = this.entry(client, now);
-    if (entry.failures >= limit) return { outcome: 'refused', retryAfterMs: entry.resetAt - now };
-    if (entry.failures + entry.checks.size >= limit) return { outcome: 'busy' };
-    entry.checks.set(token, now + holdMs);
-    return { outcome: 'granted' };
-  }
-
-  async releaseAuthCheck(client: string, token: string, failed: boolean, windowMs: number): Promise<void> {
-    const now = Date.now();
-    const entry = this.entry(client, now);
-    entry.checks.delete(token);
-    if (failed) {
-      if (entry.failures === 0) entry.resetAt = now + windowMs;
-      entry.failures++;
-    }
-    this.forgetIfEmpty(client, now);
-  }
-}
+const AUTH_CHECK_WAIT_MS = 10_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -156,7 +95,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * A burst of valid requests with credentials not yet cached is never refused for being a burst:
  * a request that finds the budget filled by checks in flight (not by failures) waits, backing off
  * with jitter, until a slot is given back, and is refused with 429 (Retry-After: 1) only when
- * none comes within AUTH_CHECK_WAIT_MS (5 s). Valid checks give their slots back as they finish,
+ * none comes within AUTH_CHECK_WAIT_MS (10 s). Valid checks give their slots back as they finish,
  * so such a burst is served at up to `perMinute` concurrent checks per IP.
  *
  * Store errors let the request through, for the reason given on accountRateLimit.

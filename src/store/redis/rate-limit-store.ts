@@ -1,9 +1,11 @@
 // rate-limit-redis on the store's ioredis connection, made to survive a cold or restarted Redis.
 
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Store } from 'express-rate-limit';
 import { RedisStore as RateLimitRedisStore } from 'rate-limit-redis';
-import type { AuthCheckLedger, AuthCheckReservation } from '../../http/rate-limits';
+import type { AuthCheckLedger, AuthCheckReservation } from '../auth-checks';
 import type { RedisClient } from './connection';
 
 type Reply = boolean | number | string | (boolean | number | string)[];
@@ -33,55 +35,45 @@ export function resilientSendCommand(client: RedisClient): (...args: string[]) =
   };
 }
 
-// KEYS[1]: the client's failure count (expires with its window); KEYS[2]: zset of its checks in
-// flight, scored by when each lapses. ARGV: limit, token, holdMs. Redis time, so replicas' clocks
-// do not matter. Reply {0, ms until the failure window ends} refused, {1} busy, {2} granted.
-const RESERVE_AUTH_CHECK = `
-local now = redis.call('TIME')
-now = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-local limit = tonumber(ARGV[1])
-local failures = tonumber(redis.call('GET', KEYS[1]) or '0')
-if failures >= limit then
-  return {0, redis.call('PTTL', KEYS[1])}
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-if failures + redis.call('ZCARD', KEYS[2]) >= limit then
-  return {1}
-end
-redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[2])
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
-return {2}
-`;
+const SCRIPTS_DIR = path.join(__dirname, 'scripts');
 
-// KEYS as above. ARGV: token, 1 if the check failed (401) else 0, windowMs. A failure starts the
-// window when it is the first one.
-const RELEASE_AUTH_CHECK = `
-redis.call('ZREM', KEYS[2], ARGV[1])
-if ARGV[2] == '1' then
-  if redis.call('INCR', KEYS[1]) == 1 or redis.call('PTTL', KEYS[1]) < 0 then
-    redis.call('PEXPIRE', KEYS[1], ARGV[3])
-  end
-end
-return 0
-`;
+function readScript(name: string): string {
+  const source = fs.readFileSync(path.join(SCRIPTS_DIR, `${name}.lua`), 'utf8');
+  return source.replace(/^-- @include (\w+)$/gm, (_line, include: string) =>
+    fs.readFileSync(path.join(SCRIPTS_DIR, 'includes', `${include}.lua`), 'utf8'),
+  );
+}
 
-const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
+interface AuthCheckCommands {
+  reserveAuthCheck(failuresKey: string, checkingKey: string, limit: number, token: string, holdMs: number): Promise<number[]>;
+  releaseAuthCheck(failuresKey: string, checkingKey: string, token: string, failed: '0' | '1', windowMs: number): Promise<number>;
+}
+
+/**
+ * The auth-check scripts as ioredis commands on `client` (defineCommand: EVALSHA, and EVAL on
+ * NOSCRIPT, per connection and per Cluster node). Defined once per client.
+ */
+function authCheckCommands(client: RedisClient): AuthCheckCommands {
+  const scripted = client as RedisClient & Partial<AuthCheckCommands>;
+  if (!scripted.reserveAuthCheck) {
+    for (const name of ['reserveAuthCheck', 'releaseAuthCheck']) client.defineCommand(name, { numberOfKeys: 2, lua: readScript(name) });
+  }
+  return client as RedisClient & AuthCheckCommands;
+}
 
 /**
  * rate-limit-redis's store plus the failed-authentication ledger (see authFailureLimit): both keys
- * of one client carry the client as hash tag, so the scripts stay in one Cluster slot.
+ * of one client carry the client as hash tag, so each script stays in one Cluster slot.
  */
 class RedisRateLimitStore extends RateLimitRedisStore implements AuthCheckLedger {
-  private readonly send: (...args: string[]) => Promise<Reply>;
-  private readonly ledgerPrefix: string;
+  private readonly commands: AuthCheckCommands;
 
-  constructor(client: RedisClient, prefix: string) {
-    const send = resilientSendCommand(client);
-    super({ prefix, sendCommand: send });
-    this.send = send;
-    this.ledgerPrefix = prefix;
-    void send('SCRIPT', 'LOAD', RESERVE_AUTH_CHECK);
-    void send('SCRIPT', 'LOAD', RELEASE_AUTH_CHECK);
+  constructor(
+    client: RedisClient,
+    private readonly ledgerPrefix: string,
+  ) {
+    super({ prefix: ledgerPrefix, sendCommand: resilientSendCommand(client) });
+    this.commands = authCheckCommands(client);
   }
 
   private ledgerKeys(client: string): [string, string] {
@@ -90,14 +82,14 @@ class RedisRateLimitStore extends RateLimitRedisStore implements AuthCheckLedger
   }
 
   async reserveAuthCheck(client: string, token: string, limit: number, holdMs: number): Promise<AuthCheckReservation> {
-    const reply = (await this.send('EVALSHA', sha1(RESERVE_AUTH_CHECK), '2', ...this.ledgerKeys(client), String(limit), token, String(holdMs))) as number[];
-    if (reply[0] === 2) return { outcome: 'granted' };
-    if (reply[0] === 1) return { outcome: 'busy' };
-    return { outcome: 'refused', retryAfterMs: Number(reply[1]) };
+    const [outcome, windowLeftMs] = await this.commands.reserveAuthCheck(...this.ledgerKeys(client), limit, token, holdMs);
+    if (outcome === 2) return { outcome: 'granted' };
+    if (outcome === 1) return { outcome: 'busy' };
+    return { outcome: 'refused', retryAfterMs: Number(windowLeftMs) };
   }
 
   async releaseAuthCheck(client: string, token: string, failed: boolean, windowMs: number): Promise<void> {
-    await this.send('EVALSHA', sha1(RELEASE_AUTH_CHECK), '2', ...this.ledgerKeys(client), token, failed ? '1' : '0', String(windowMs));
+    await this.commands.releaseAuthCheck(...this.ledgerKeys(client), token, failed ? '1' : '0', windowMs);
   }
 }
 
