@@ -1,6 +1,7 @@
 // Opens ioredis connections to any of the three Redis topologies, with one set of failure rules.
 
 import fs from 'node:fs';
+import net from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import Redis, { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { RedisConnection } from '../../config';
@@ -110,4 +111,198 @@ export function connectRedis(connection: RedisConnection, options: ConnectOption
 /** The primaries of a Cluster, or the one connection of the other topologies. */
 export function primaries(client: RedisClient): Redis[] {
   return client instanceof Cluster ? client.nodes('master') : [client];
+}
+
+/**
+ * What went wrong connecting to Redis, in one line that names the topology's address(es) and the
+ * cause, and never a credential: the message is built from the error's code and safe fields, and
+ * any text taken from an error has the configured passwords and URL user-info removed. (ioredis'
+ * own errors are not passed on: an AUTH reply error carries the command, password included.)
+ */
+export class RedisConnectionError extends Error {
+  constructor(
+    message: string,
+    /** ECONNREFUSED, ENOTFOUND, ETIMEDOUT, WRONGPASS, NOAUTH, TLS, … or UNKNOWN. */
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = 'RedisConnectionError';
+  }
+}
+
+interface Cause {
+  code: string;
+  text: string;
+  /** Says little on its own ("Connection is closed."): does not replace a specific cause. */
+  vague?: boolean;
+}
+
+const hostPort = ({ host, port }: { host: string; port: number }) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
+
+/** The configured address(es) of the topology, e.g. "Redis at 10.0.0.5:6379 (TLS)"; no user-info. */
+export function describeRedisTarget(connection: RedisConnection): string {
+  const tls = connection.tls ? ' (TLS)' : '';
+  switch (connection.kind) {
+    case 'standalone': {
+      let address = 'the configured REDIS_URL';
+      try {
+        const url = new URL(connection.url);
+        address = hostPort({ host: url.hostname.replace(/^\[|\]$/g, '') || 'localhost', port: Number(url.port || 6379) });
+      } catch {
+        // An unparsable URL is named by its variable only: it may hold a password.
+      }
+      return `Redis at ${address}${tls}`;
+    }
+    case 'sentinel':
+      return `Redis primary "${connection.masterName}" via sentinels ${connection.sentinels.map(hostPort).join(', ')}${tls}`;
+    case 'cluster':
+      return `Redis Cluster at ${connection.nodes.map(hostPort).join(', ')}${tls}`;
+  }
+}
+
+/** Every secret of the connection, as configured and URL-encoded, longest first. */
+function secretsOf(connection: RedisConnection): string[] {
+  const secrets = [connection.password, connection.kind === 'sentinel' ? connection.sentinelPassword : undefined];
+  if (connection.kind === 'standalone') {
+    try {
+      const url = new URL(connection.url);
+      secrets.push(url.password, decodeURIComponent(url.password));
+    } catch {
+      // Not a URL: nothing to take from it.
+    }
+  }
+  const all = secrets.filter((secret): secret is string => Boolean(secret));
+  return [...new Set([...all, ...all.map(encodeURIComponent)])].sort((a, b) => b.length - a.length);
+}
+
+/** `text` with user-info of any URL and every configured secret taken out. */
+export function scrubSecrets(text: string, connection: RedisConnection): string {
+  let scrubbed = text.replace(/(\/\/)[^/@\s]*@/g, '$1');
+  for (const secret of secretsOf(connection)) scrubbed = scrubbed.split(secret).join('***');
+  return scrubbed;
+}
+
+const TLS_CODE = /^(ERR_SSL_|ERR_TLS_|EPROTO$|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_)/;
+
+function causeOf(error: unknown, connection: RedisConnection): Cause {
+  // Duck-typed: errors from another realm (a VM context, as under Jest) are not `instanceof Error`.
+  if (typeof error !== 'object' || error === null || typeof (error as Error).message !== 'string') {
+    return { code: 'UNKNOWN', text: 'unknown error', vague: true };
+  }
+  const fields = error as Error & { code?: unknown; address?: string; port?: number; hostname?: string; lastNodeError?: unknown };
+  const code = typeof fields.code === 'string' ? fields.code : undefined;
+  const at = fields.address && fields.port ? ` at ${hostPort({ host: fields.address, port: fields.port })}` : '';
+  const message = scrubSecrets(fields.message, connection);
+  const tlsHint = connection.tls ? '' : ' (a TLS-only server does this: use rediss:// or REDIS_TLS=true)';
+  switch (code) {
+    case 'ECONNREFUSED':
+      return { code, text: `connection refused (ECONNREFUSED)${at}` };
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_NONAME':
+      return { code: 'ENOTFOUND', text: `host not found (${code}${fields.hostname ? ` ${fields.hostname}` : ''})` };
+    case 'ETIMEDOUT':
+      return {
+        code,
+        text: `connection timed out (ETIMEDOUT)${connection.tls ? ' (a server without TLS does this to a TLS client: is TLS on at the server?)' : ''}`,
+      };
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return { code, text: `host unreachable (${code})${at}` };
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return { code, text: `connection reset by the server (${code})${tlsHint}` };
+  }
+  if (code && TLS_CODE.test(code)) return { code: 'TLS', text: `TLS failure (${code}: ${message})` };
+  if (/^WRONGPASS\b/.test(fields.message)) return { code: 'WRONGPASS', text: 'authentication failed (WRONGPASS: wrong username or password)' };
+  if (/^NOAUTH\b/.test(fields.message)) return { code: 'NOAUTH', text: 'authentication required (NOAUTH: the server requires a password and none was given)' };
+  if (/^ERR (invalid password|AUTH .*without any password)/i.test(fields.message)) {
+    return { code: 'WRONGPASS', text: 'authentication failed (the server has no such password)' };
+  }
+  if (/^NOPERM\b/.test(fields.message)) return { code: 'NOPERM', text: `permission denied (${message})` };
+  if (fields.name === 'ParserError') {
+    return { code: 'PROTOCOL', text: `not a Redis reply (protocol error): is it a Redis server, with TLS as configured?${tlsHint}` };
+  }
+  if (typeof fields.lastNodeError === 'object' && fields.lastNodeError !== null) {
+    const last = causeOf(fields.lastNodeError, connection);
+    return { ...last, text: `no node answered with the slots (last: ${last.text})` };
+  }
+  if (/^All sentinels are unreachable/.test(fields.message)) {
+    return { code: 'SENTINELS_UNREACHABLE', text: 'no sentinel answered (all unreachable or refusing)', vague: true };
+  }
+  const vague = /^(Connection is closed|Stream isn't writeable|Failed to refresh slots cache|Connection in subscriber mode|Reached the max retries per request limit)|because Connection is closed/.test(
+    fields.message,
+  );
+  return { code: code ?? 'UNKNOWN', text: message.replace(/\s+/g, ' ').trim() || 'unknown error', vague };
+}
+
+/**
+ * Follows a store's connections and keeps the latest specific cause of their trouble since they
+ * were last ready, for the error ready() rejects with and for 'down' notifications.
+ */
+export class ConnectionProblems {
+  private cause: Cause | undefined;
+  readonly target: string;
+
+  constructor(private readonly connection: RedisConnection) {
+    this.target = describeRedisTarget(connection);
+  }
+
+  /** Starts following `client` (the listeners only record; they never throw). */
+  watch(client: RedisClient): void {
+    client.on('ready', () => (this.cause = undefined));
+    client.on('error', (error: unknown) => this.record(error));
+    // A Cluster's per-node errors carry the cause its own "Failed to refresh slots cache." hides.
+    client.on('node error', (error: unknown, address: unknown) => this.record(error, typeof address === 'string' ? address : undefined));
+    // ioredis reports each sentinel it could not ask; the cause itself it does not keep.
+    client.on('sentinelError', (error: unknown) => this.record(error));
+  }
+
+  private record(error: unknown, address?: string): void {
+    const cause = causeOf(error, this.connection);
+    if (address && !cause.text.includes(address)) cause.text += ` at ${address}`;
+    if (cause.vague && this.cause && !this.cause.vague) return;
+    this.cause = cause;
+  }
+
+  /**
+   * ioredis keeps only "Connection is closed." of why a Cluster seed node or a sentinel could not
+   * be reached. When that is all there is, one plain TCP connection to each configured address
+   * (at most `timeoutMs`) finds out whether it refuses, is not found or does not answer.
+   */
+  async probeIfVague(timeoutMs: number): Promise<void> {
+    if (this.cause && !this.cause.vague) return;
+    const endpoints =
+      this.connection.kind === 'cluster' ? this.connection.nodes : this.connection.kind === 'sentinel' ? this.connection.sentinels : [];
+    const failures = await Promise.all(endpoints.map((endpoint) => tcpProbe(endpoint, timeoutMs)));
+    const failed = failures.filter((failure): failure is Error => failure !== undefined);
+    // Only when every address fails: one that answers says the trouble is past the TCP connection.
+    if (failed.length > 0 && failed.length === endpoints.length) this.record(failed[0]);
+  }
+
+  /**
+   * One safe line naming the target and the cause: `error`'s, unless it says less than the last
+   * one recorded, or else the last recorded one. `notReady`: ready() gave up (after that many ms).
+   */
+  describe(error?: unknown, notReady?: number | true): RedisConnectionError {
+    const given = error === undefined ? undefined : causeOf(error, this.connection);
+    const cause = !given || (given.vague && this.cause && !this.cause.vague) ? this.cause : given;
+    const what = notReady === undefined ? '' : notReady === true ? ' not ready' : ` not ready after ${notReady} ms`;
+    const text = cause?.text ?? 'no answer yet (still connecting, no error reported)';
+    return new RedisConnectionError(`${this.target}${what}: ${text}`, cause?.code ?? 'TIMEOUT');
+  }
+}
+
+/** Undefined when a TCP connection to `endpoint` opens within `timeoutMs`; else why not. */
+function tcpProbe(endpoint: { host: string; port: number }, timeoutMs: number): Promise<Error | undefined> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: endpoint.host, port: endpoint.port });
+    const done = (error?: Error) => {
+      socket.destroy();
+      resolve(error);
+    };
+    socket.setTimeout(timeoutMs, () => done(Object.assign(new Error('connect ETIMEDOUT'), { code: 'ETIMEDOUT' })));
+    socket.once('connect', () => done());
+    socket.once('error', (error) => done(error));
+  });
 }

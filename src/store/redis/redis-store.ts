@@ -19,7 +19,7 @@ import type {
   WriteCondition,
 } from '../types';
 import type { Limits, RedisConnection } from '../../config';
-import { connectRedis, primaries, type RedisClient } from './connection';
+import { ConnectionProblems, connectRedis, primaries, type RedisClient } from './connection';
 import { RedisKeys } from './keys';
 import { loadScripts } from './scripts';
 import { toStoreError } from './errors';
@@ -53,6 +53,10 @@ export interface RedisStoreOptions {
   prefix: string;
   /** A command that has no reply by then fails with StoreUnavailableError; it may still have run. */
   commandTimeoutMs: number;
+  /**
+   * Told when the command connection becomes ready or has trouble; the error of a 'down' names the
+   * Redis address(es) and the cause in its message, and holds no credential (ConnectionProblems).
+   */
   onConnectionChange?: (state: 'ready' | 'down', error?: Error) => void;
 }
 
@@ -64,6 +68,7 @@ export class RedisStore implements KvStore {
   private readonly subscriber: RedisClient;
   private readonly invalidations = new EventEmitter();
   private subscriberWasReady = false;
+  private readonly problems: ConnectionProblems;
   private closing = false;
 
   constructor(options: RedisStoreOptions) {
@@ -72,13 +77,15 @@ export class RedisStore implements KvStore {
       commandTimeoutMs: options.commandTimeoutMs,
       scripts: loadScripts(),
     }) as ScriptedRedis;
+    this.problems = new ConnectionProblems(options.connection);
+    this.problems.watch(this.client);
     this.client.on('ready', () => options.onConnectionChange?.('ready'));
-    this.client.on('error', (error: Error) => options.onConnectionChange?.('down', error));
+    this.client.on('error', (error: Error) => options.onConnectionChange?.('down', this.problems.describe(error)));
 
     // The subscriber queues SUBSCRIBE until connected and resubscribes after a reconnect; messages
     // sent while it was away are lost, so every reconnect invalidates everything.
     this.subscriber = connectRedis(options.connection, { commandTimeoutMs: options.commandTimeoutMs, subscriber: true });
-    this.subscriber.on('error', () => undefined);
+    this.problems.watch(this.subscriber);
     this.subscriber.on('ready', () => {
       if (this.subscriberWasReady) this.invalidations.emit('invalidate', { kind: 'all' } satisfies Invalidation);
       this.subscriberWasReady = true;
@@ -117,21 +124,34 @@ export class RedisStore implements KvStore {
 
   private readonly subscribed: Promise<void>;
 
-  /** Resolves once commands can run and invalidations are heard (for start-up and tests). */
+  /**
+   * Resolves once commands can run and invalidations are heard (for start-up and tests). Rejects
+   * with a RedisConnectionError whose message is one line naming the Redis address(es) and the
+   * last cause seen (refused, host not found, timeout, authentication, TLS), never a credential,
+   * within `timeoutMs` (plus up to 1 s to find the cause for a Cluster or Sentinel).
+   */
   async ready(timeoutMs = 10_000): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
+    let onReady: (() => void) | undefined;
+    // A Cluster's or Sentinel's cause may need a look of its own (up to 1 s more): see probeIfVague.
     const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`Redis not ready after ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(() => {
+        void this.problems.probeIfVague(1000).then(() => reject(this.problems.describe(undefined, timeoutMs)));
+      }, timeoutMs);
     });
     const connected =
-      this.client.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => this.client.once('ready', () => resolve()));
+      this.client.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => this.client.once('ready', (onReady = resolve)));
     // A Cluster connects to each primary on its first command, and fails the commands that arrive
     // while that connection is being made (no offline queue): connect to every primary up front.
     const everyPrimary = connected.then(() => Promise.all(primaries(this.client).map((node) => node.ping())));
+    const serving = Promise.all([everyPrimary, this.subscribed]).catch((error: unknown) => {
+      throw this.problems.describe(error, true);
+    });
     try {
-      await Promise.race([Promise.all([everyPrimary, this.subscribed]), timeout]);
+      await Promise.race([serving, timeout]);
     } finally {
       clearTimeout(timer);
+      if (onReady) this.client.off('ready', onReady);
     }
   }
 
