@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { ADMIN_TOKEN } from './admin-token';
 import { startService, stopProcess, type ServiceProcess } from './processes';
 import { connectionEnv, type RedisGroup } from './redis-groups';
+import { backoff } from './retry';
 import { eventually } from './wait';
 
 /** Two KV processes on `group`, with a short command timeout, as the replicas the load goes through. */
@@ -153,13 +154,14 @@ export async function incrementsThroughFailover(load: IncrementLoad): Promise<In
   };
 
   const client = async () => {
-    while (!done()) {
+    // Back off with jitter after a failure or a lost race, so the clients do not retry in lockstep.
+    for (let setbacks = 0; !done(); ) {
       const replica = next++ % load.replicas.length;
       const base = load.replicas[replica];
       const read = await send(`${base}${path}`, { headers: auth });
       record(read.status, replica);
       if (read.status !== 200) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        await backoff(setbacks++, { baseMs: 10, maxMs: 100 });
         continue;
       }
       const value = (read.body as { data: { value: number } }).data.value;
@@ -172,6 +174,8 @@ export async function incrementsThroughFailover(load: IncrementLoad): Promise<In
       if (write.status === 200) ackedValues.push(value + 1);
       else if (write.status === 412) conflicts++;
       else unknown++;
+      if (write.status === 200) setbacks = 0;
+      else await backoff(setbacks++, { baseMs: 10, maxMs: 100 });
     }
   };
 

@@ -8,15 +8,12 @@ import request from 'supertest';
 import { createTestApp, type TestApp } from '../helpers/app';
 import { freePort, startRedisServer, stopProcess } from '../helpers/processes';
 import { describeRedis } from '../helpers/redis';
+import { retryUntil } from '../helpers/retry';
 import { createRedisTestStore } from '../helpers/stores';
 
-async function eventually<T>(attempt: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await attempt();
-    if (accept(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+/** Retries while the answer is not accepted (503 while Redis comes back), backing off with jitter. */
+function eventually<T>(attempt: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  return retryUntil(attempt, accept, { timeoutMs, baseMs: 20, maxMs: 200 });
 }
 
 describeRedis('when Redis goes away', () => {

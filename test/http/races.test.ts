@@ -2,6 +2,7 @@
 
 import request from 'supertest';
 import { createTestApp, describeStore, type TestApp } from '../helpers/app';
+import { backoff } from '../helpers/retry';
 
 describeStore('concurrent requests', () => {
   let t: TestApp;
@@ -33,15 +34,21 @@ describeStore('concurrent requests', () => {
     await request(t.app).put('/kv/items/counter').set('Authorization', auth).send({ value: 0 }).expect(201);
     const incrementsPerClient = 10;
     const client = async () => {
-      for (let done = 0; done < incrementsPerClient; ) {
+      // After a lost race, back off with jitter: retrying at once keeps the clients in lockstep.
+      for (let done = 0, conflicts = 0; done < incrementsPerClient; ) {
         const current = await request(t.app).get('/kv/items/counter').set('Authorization', auth);
         const res = await request(t.app)
           .put('/kv/items/counter')
           .set('Authorization', auth)
           .set('If-Match', current.headers.etag)
           .send({ value: current.body.data.value + 1 });
-        if (res.status === 200) done++;
-        else expect(res.status).toBe(412);
+        if (res.status === 200) {
+          done++;
+          conflicts = 0;
+        } else {
+          expect(res.status).toBe(412);
+          await backoff(conflicts++, { baseMs: 10 });
+        }
       }
     };
     await Promise.all(Array.from({ length: 8 }, client));

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { startService, stopProcess, type ServiceProcess } from '../helpers/processes';
 import { describeRedis } from '../helpers/redis';
+import { retryUntil } from '../helpers/retry';
 import { eventually } from '../helpers/wait';
 
 const KEY_LINE = /^\s+(kv_[A-Za-z0-9_-]{32})$/m;
@@ -14,13 +15,12 @@ function serviceEnv(prefix: string, extra: Record<string, string> = {}) {
 }
 
 async function waitReady(port: number): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
-    if (res?.status === 200) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('service never became ready');
+  const ready = await retryUntil(
+    () => fetch(`http://127.0.0.1:${port}/readyz`).then((res) => res.status, () => 0),
+    (status) => status === 200,
+    { timeoutMs: 10_000, baseMs: 20, maxMs: 200 },
+  );
+  if (ready !== 200) throw new Error('service never became ready');
 }
 
 /** Sends raw bytes on a socket and resolves with the whole response once the server closes or answers. */

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { startService, stopProcess, type ServiceProcess } from '../helpers/processes';
 import { describeRedis } from '../helpers/redis';
 import { connectionEnv, hasRedisBinaries, startRedisStandalone, type RedisGroup } from '../helpers/redis-groups';
+import { retryUntil } from '../helpers/retry';
 
 const describeTls = hasRedisBinaries() ? describeRedis : describe.skip;
 const BOOTSTRAP_KEY = `kv_${randomBytes(24).toString('base64url')}`;
@@ -16,13 +17,9 @@ async function status(port: number, path: string, init: RequestInit = {}): Promi
   return res?.status ?? 0;
 }
 
-async function eventually(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return false;
+/** Whether `check` holds within `timeoutMs` (polled with backoff and jitter: /readyz answers 503 until then). */
+function eventually(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  return retryUntil(check, (ok) => ok, { timeoutMs, baseMs: 20, maxMs: 200 });
 }
 
 describeTls('standalone Redis over TLS with an ACL user', () => {
