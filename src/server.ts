@@ -78,6 +78,12 @@ export function createKvServer(app: http.RequestListener, timeouts: Timeouts): K
   );
   server.keepAliveTimeout = timeouts.keepAliveTimeoutMs;
   server.on('clientError', onClientError(timeouts));
+  // An Expect other than 100-continue: Node would answer a bare 417; answer it in the envelope.
+  server.on('checkExpectation', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    const body = JSON.stringify({ error: { code: 'invalid_request', message: 'The only Expect this API meets is 100-continue.' } });
+    res.writeHead(417, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
+    res.end(body);
+  });
 
   return {
     server,

@@ -87,12 +87,12 @@ export async function startService(env: Record<string, string>): Promise<Service
   };
   try {
     if (chosenPort !== undefined) {
-      await waitFor(async () => child.exitCode !== null || (await canConnect(Number(chosenPort))), 10_000, 'the service to listen');
+      await waitFor(async () => child.exitCode !== null || (await canConnect(Number(chosenPort))), 20_000, 'the service to listen');
     } else {
       if (env.LOG_LEVEL && !['info', 'debug', 'trace'].includes(env.LOG_LEVEL)) {
         throw new Error('startService reads the port from the info-level "listening" line: pass PORT, or LOG_LEVEL info');
       }
-      await waitFor(async () => child.exitCode !== null || listeningPort() !== undefined, 10_000, 'the service to listen');
+      await waitFor(async () => child.exitCode !== null || listeningPort() !== undefined, 20_000, 'the service to listen');
     }
   } catch (error) {
     child.kill('SIGKILL');

@@ -255,6 +255,12 @@ describeStore('hardening: what an adversarial client sends', () => {
       expectRawError(await connection.response(), 431, 'invalid_request');
     });
 
+    it('answers an Expect other than 100-continue with 417 in the envelope', async () => {
+      const connection = rawConnection(port);
+      connection.socket.write(`GET /kv/usage HTTP/1.1\r\nHost: kv\r\nAuthorization: Bearer ${apiKey}\r\nExpect: foo\r\n\r\n`);
+      expectRawError(await connection.response(), 417, 'invalid_request');
+    });
+
     it('answers a request line that is not HTTP with 400 in the envelope', async () => {
       const connection = rawConnection(port);
       connection.socket.write('THIS IS NOT HTTP\r\n\r\n');

@@ -8,7 +8,10 @@ import { checkHistory } from '../helpers/linearizability';
 import { expectLinearizable, historyFigures, randomPrefix, recordHistory, startTwoReplicas } from '../helpers/history-recorder';
 import { createTestRedisStore, describeRedis, destroyTestRedisStore } from '../helpers/redis';
 
-jest.setTimeout(40_000);
+/** `npm run test:soak` (KV_SOAK=1) records a minute of load instead of 5 s. */
+const LOAD_MS = process.env.KV_SOAK === '1' ? 60_000 : 5000;
+
+jest.setTimeout(LOAD_MS + 35_000);
 
 describeRedis('linearizability on standalone Redis', () => {
   const prefix = randomPrefix();
@@ -30,11 +33,11 @@ describeRedis('linearizability on standalone Redis', () => {
       apiKey,
       keys: ['lin-a', 'lin-b', 'lin/c', 'lin d'],
       clients: 12,
-      durationMs: 5000,
+      durationMs: LOAD_MS,
       requestTimeoutMs: 5000,
       pauseMs: [2, 20],
     });
-    const result = checkHistory(history.operations, { timeoutMs: 8000 });
+    const result = checkHistory(history.operations, { timeoutMs: 8000 + LOAD_MS });
     console.log(`[linearizability] standalone: ${historyFigures(history, result)}`);
 
     // Only answers the API documents for these requests: no 5xx, no 429, no client timeout.
