@@ -21,6 +21,9 @@ module.exports = {
   testTimeout: 20000,
   // Two cores: two workers keep Redis and the machine responsive while suites run.
   maxWorkers: 2,
+  // A worker that held a few hundred MB of test data needs more than the default 500 ms to exit
+  // (freeing its heap); with less, jest reports it as "failed to exit gracefully" and kills it.
+  workerGracefulExitTimeout: 3000,
   projects: [
     {
       ...common,

@@ -39,8 +39,10 @@ describe('SqliteStore expiry sweep', () => {
     store.setItem('acc_sweep', key, { value: '1', ttlSeconds, condition: { kind: 'none' }, maxKeys: 10_000 });
 
   it('deletes expired rows in bounded batches while the count stays exact throughout', async () => {
-    const written = await Promise.all(Array.from({ length: 1500 }, (_, i) => put(`short${i}`, 1)));
+    // Each write also sweeps its account: the keys must outlive the writing of all of them, or the
+    // writes would already delete some (3 s: writing 1,500 keys takes well under that, even busy).
     await Promise.all(Array.from({ length: 3 }, (_, i) => put(`long${i}`)));
+    const written = await Promise.all(Array.from({ length: 1500 }, (_, i) => put(`short${i}`, 3)));
     // Wait until the last of them has expired, however long writing them took on a busy machine.
     const lastExpiry = Math.max(...written.map((outcome) => (outcome.ok ? outcome.item.expiresAt! : 0)));
     await new Promise((resolve) => setTimeout(resolve, lastExpiry - Date.now() + 20));

@@ -77,8 +77,9 @@ describeTopology('graceful drain behind a load balancer', () => {
     );
     expect(exitCode).toBe(0);
     expect(failures).toEqual([]);
-    expect(sent).toBeGreaterThan(sentAtExit);
-    expect(sent).toBeGreaterThan(1000);
+    // The load went on through the other replicas after the exit (a count, not a rate: the
+    // machine may be busy).
+    expect(sent - sentAtExit).toBeGreaterThan(50);
     // The other replicas carry on and are still ready.
     for (const replica of topology.replicas.slice(1)) {
       expect((await fetch(`http://127.0.0.1:${replica.port}/readyz`)).status).toBe(200);
