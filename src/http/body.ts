@@ -1,6 +1,7 @@
 // Reads a JSON request body as text: encoding, size, UTF-8, syntax and nesting, in that order.
 
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import type { Request, RequestHandler, Response } from 'express';
@@ -24,12 +25,40 @@ const DECODERS: Record<string, () => zlib.Gunzip | zlib.Inflate | zlib.BrotliDec
   br: () => zlib.createBrotliDecompress(),
 };
 
+/** After a 413, how long and how much of the rest of the body is read and dropped before closing. */
+const LINGER_MS = 2000;
+const LINGER_BYTES = 16 * 1024 * 1024;
+
 /**
- * A body over the limit: the rest of it is never read. The connection is closed after the answer,
- * since what the client is still sending cannot be told apart from a next request.
+ * A lingering close, as nginx and Apache do it: closing a socket that still has unread request
+ * bytes makes the kernel send a reset, and a client that is still sending its body may then lose
+ * the answer it was sent. So after the answer the sending side is closed, and what still arrives
+ * is read and dropped (without parsing it) until the client closes too, or for at most
+ * LINGER_MS / LINGER_BYTES.
+ */
+function lingerOnClose(socket: Socket): void {
+  socket.destroySoon = function lingeringClose(this: Socket) {
+    this.end();
+    this.removeAllListeners('data');
+    let dropped = 0;
+    const timer = setTimeout(() => this.destroy(), LINGER_MS);
+    this.on('data', (chunk: Buffer) => {
+      dropped += chunk.length;
+      if (dropped > LINGER_BYTES) this.destroy();
+    });
+    this.once('end', () => this.destroy());
+    this.once('close', () => clearTimeout(timer));
+    this.resume();
+  };
+}
+
+/**
+ * A body over the limit: the rest of it is never parsed. The connection is closed after the
+ * answer, since what the client is still sending cannot be told apart from a next request.
  */
 function bodyTooLarge(res: Response, maxBytes: number): AppError {
   res.setHeader('Connection', 'close');
+  if (res.socket) lingerOnClose(res.socket as Socket);
   return valueTooLarge(`The request body is larger than ${maxBytes} bytes.`);
 }
 
