@@ -58,26 +58,42 @@ function expectRawError(res: RawResponse, status: number, code: string) {
   expect(body.error).toEqual({ code, message: expect.any(String) });
 }
 
-describeStore('hardening: what an adversarial client sends', () => {
-  let t: TestApp;
-  let apiKey: string;
-  let kv: KvServer;
-  let port: number;
-  const auth = () => ({ Authorization: `Bearer ${apiKey}` });
-  const put = (key: string) => request(t.app).put(`/kv/items/${key}`).set(auth()).set('Content-Type', 'application/json');
+/** A test app with an account, served by the service's own HTTP server on a port of its own. */
+interface Served {
+  t: TestApp;
+  apiKey: string;
+  kv: KvServer;
+  port: number;
+}
 
+/** Sets up `served` before the block's tests (with `timeouts`, else the app's configuration) and tears it down after. */
+function serveForBlock(timeouts?: Record<string, string>): Served {
+  const served = {} as Served;
   beforeAll(async () => {
-    t = await createTestApp();
-    ({ apiKey } = await t.newAccount());
-    kv = createKvServer(t.app as Express, t.config);
-    await new Promise<void>((resolve) => kv.server.listen(0, '127.0.0.1', resolve));
-    port = (kv.server.address() as net.AddressInfo).port;
+    served.t = await createTestApp();
+    ({ apiKey: served.apiKey } = await served.t.newAccount());
+    served.kv = createKvServer(served.t.app as Express, timeouts ? loadConfig(timeouts) : served.t.config);
+    await new Promise<void>((resolve) => served.kv.server.listen(0, '127.0.0.1', resolve));
+    served.port = (served.kv.server.address() as net.AddressInfo).port;
   });
   afterAll(async () => {
-    kv.server.closeAllConnections();
-    await new Promise((resolve) => kv.server.close(resolve));
-    await t.close();
+    served.kv.server.closeAllConnections();
+    if (served.kv.server.listening) await new Promise((resolve) => served.kv.server.close(resolve));
+    await served.t.close();
   });
+  return served;
+}
+
+describeStore('hardening: what an adversarial client sends', () => {
+  const served = serveForBlock();
+  let t: TestApp;
+  let apiKey: string;
+  let port: number;
+  beforeAll(() => {
+    ({ t, apiKey, port } = served);
+  });
+  const auth = () => ({ Authorization: `Bearer ${apiKey}` });
+  const put = (key: string) => request(t.app).put(`/kv/items/${key}`).set(auth()).set('Content-Type', 'application/json');
 
   async function expectAbsent(key: string) {
     expectError(await request(t.app).get(`/kv/items/${key}`).set(auth()), 404, 'not_found');
@@ -270,23 +286,11 @@ describeStore('hardening: what an adversarial client sends', () => {
 });
 
 describeStore('hardening: slow clients', () => {
-  let t: TestApp;
+  const served = serveForBlock({ KV_HEADERS_TIMEOUT_MS: '300', KV_REQUEST_TIMEOUT_MS: '600', KV_KEEP_ALIVE_TIMEOUT_MS: '300' });
   let apiKey: string;
-  let kv: KvServer;
   let port: number;
-
-  beforeAll(async () => {
-    t = await createTestApp();
-    ({ apiKey } = await t.newAccount());
-    const timeouts = loadConfig({ KV_HEADERS_TIMEOUT_MS: '300', KV_REQUEST_TIMEOUT_MS: '600', KV_KEEP_ALIVE_TIMEOUT_MS: '300' });
-    kv = createKvServer(t.app as Express, timeouts);
-    await new Promise<void>((resolve) => kv.server.listen(0, '127.0.0.1', resolve));
-    port = (kv.server.address() as net.AddressInfo).port;
-  });
-  afterAll(async () => {
-    kv.server.closeAllConnections();
-    if (kv.server.listening) await new Promise((resolve) => kv.server.close(resolve));
-    await t.close();
+  beforeAll(() => {
+    ({ apiKey, port } = served);
   });
 
   it('answers 408 in the envelope and closes when the headers never finish (slowloris)', async () => {
@@ -324,23 +328,12 @@ describeStore('hardening: slow clients', () => {
 });
 
 describeStore('hardening: drain', () => {
-  let t: TestApp;
+  const served = serveForBlock(); // the default timeouts: an idle keep-alive connection would stay open 65 s
   let apiKey: string;
   let kv: KvServer;
   let port: number;
-
-  beforeAll(async () => {
-    t = await createTestApp();
-    ({ apiKey } = await t.newAccount());
-    // The default timeouts: an idle keep-alive connection would stay open for 65 s.
-    kv = createKvServer(t.app as Express, t.config);
-    await new Promise<void>((resolve) => kv.server.listen(0, '127.0.0.1', resolve));
-    port = (kv.server.address() as net.AddressInfo).port;
-  });
-  afterAll(async () => {
-    kv.server.closeAllConnections();
-    if (kv.server.listening) await new Promise((resolve) => kv.server.close(resolve));
-    await t.close();
+  beforeAll(() => {
+    ({ apiKey, kv, port } = served);
   });
 
   it('sends an in-flight response with Connection: close and closes idle keep-alive connections at once when draining', async () => {
