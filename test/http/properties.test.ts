@@ -58,6 +58,14 @@ interface RawAnswer {
 /** Parses what a server sent on a closed connection: interim 1xx answers skipped, chunked bodies joined. */
 function parseAnswer(data: Buffer, method: string): RawAnswer {
   let rest = data;
+  // nginx (the topology's balancer) reads a request line cut short by a bare LF as HTTP/0.9 and
+  // answers with the body alone: KV's envelope, with no status line. KV itself never does that.
+  if (remoteBaseUrl !== undefined && data.length > 0 && !data.subarray(0, 5).equals(Buffer.from('HTTP/'))) {
+    const text = data.toString('utf8');
+    if (!text.startsWith('{')) return { status: 400, headers: new Map([['server', 'nginx'], ['content-type', 'text/html']]), body: data };
+    const code = (JSON.parse(text) as { error: { code: string } }).error.code;
+    return { status: ERROR_STATUSES[code][0], headers: new Map([['content-type', 'application/json; charset=utf-8']]), body: data };
+  }
   for (;;) {
     const end = rest.indexOf('\r\n\r\n');
     if (end < 0) throw new Error(`an incomplete answer: ${JSON.stringify(rest.toString('latin1').slice(0, 200))}`);
