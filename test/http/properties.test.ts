@@ -360,7 +360,9 @@ describeStore('properties over HTTP', () => {
         fc.asyncProperty(badKey, async (key) => {
           runs++;
           const put = await c.putText(encodeKeyPath(key), '{"value":1}');
-          expect({ status: put.status, code: put.body?.error?.code }).toEqual({ status: 400, code: 'invalid_key' });
+          // nginx refuses %00 in a path itself (its HTML 400) before KV sees it.
+          const byBalancer = remoteBaseUrl !== undefined && /^nginx/.test(put.headers.server ?? '') && /html/.test(put.headers['content-type'] ?? '');
+          expect({ status: put.status, code: byBalancer ? 'invalid_key' : put.body?.error?.code }).toEqual({ status: 400, code: 'invalid_key' });
         }),
         refusedKeyBudget.parameters(),
       );
