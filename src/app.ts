@@ -6,6 +6,7 @@ import type { Config } from './config';
 import type { KvStore } from './store/types';
 import { Authenticator, bearerToken } from './http/auth';
 import { adminRoutes } from './http/admin';
+import { cors } from './http/cors';
 import { requestDeadline } from './http/deadline';
 import { errorHandler, notFoundHandler, sendError } from './http/error-handler';
 import { itemRoutes } from './http/items';
@@ -42,6 +43,8 @@ export function createApp(deps: AppDeps): express.Express {
   app.set('query parser', parseQuery);
   app.use(observeRequests(logger, metrics));
   app.use(refuseFragment);
+  const allowCors = cors(config.corsOrigins);
+  if (allowCors) app.use(allowCors);
   if (config.store.kind === 'redis') app.use(requestDeadline(config.store.commandTimeoutMs, sendError));
 
   const validators = createValidators(config);

@@ -49,6 +49,10 @@ export interface Config {
   authFailuresPerMinute: number;
   /** Processes serving the port (node:cluster); more than 1 only with Redis, which they share. */
   workers: number;
+  /** When set, /metrics and /admin/* are served only on this port, not on `port`. */
+  internalPort: number | undefined;
+  /** Origins allowed to call the API from a browser (CORS): a list, '*' for any, empty for none. */
+  corsOrigins: string[] | '*';
   /** The request line and headers must arrive within this (slowloris); 408 otherwise. */
   headersTimeoutMs: number;
   /** The whole request, body included, must arrive within this; 408 otherwise. */
@@ -161,6 +165,24 @@ const trustProxy: Parser<boolean | number | string> = (raw) => {
   throw new Error('must be true, false, a hop count, or a comma-separated list of addresses or subnets');
 };
 
+/** "*" or a comma-separated list of origins (scheme://host[:port], no path). */
+const corsOrigins: Parser<string[] | '*'> = (raw) => {
+  if (raw.trim() === '*') return '*';
+  const origins = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  for (const origin of origins) {
+    let url: URL | undefined;
+    try {
+      url = new URL(origin);
+    } catch {
+      url = undefined;
+    }
+    if (!url || !/^https?:$/.test(url.protocol) || url.origin !== origin) {
+      throw new Error('must be * or a comma-separated list of origins such as https://app.example.com,http://localhost:3000 (scheme, host and port only)');
+    }
+  }
+  return origins;
+};
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const logLevel: Parser<string> = (raw) => {
   if (!LOG_LEVELS.includes(raw)) throw new Error(`must be one of ${LOG_LEVELS.join(', ')}`);
@@ -193,6 +215,8 @@ export const ENV_VARIABLES = [
   'KV_WRITES_PER_SECOND',
   'KV_AUTH_FAILURES_PER_MINUTE',
   'KV_TRUST_PROXY',
+  'KV_INTERNAL_PORT',
+  'KV_CORS_ORIGINS',
   'KV_HEADERS_TIMEOUT_MS',
   'KV_REQUEST_TIMEOUT_MS',
   'KV_KEEP_ALIVE_TIMEOUT_MS',
@@ -243,6 +267,8 @@ export function loadConfig(env: Env = process.env): Config {
       writesPerSecond: read('KV_WRITES_PER_SECOND', integer(1, 1_000_000), 1000),
     },
     authFailuresPerMinute: read('KV_AUTH_FAILURES_PER_MINUTE', integer(1, 1_000_000), 60),
+    internalPort: read('KV_INTERNAL_PORT', integer(0, 65535)),
+    corsOrigins: read('KV_CORS_ORIGINS', corsOrigins, []),
     headersTimeoutMs: read('KV_HEADERS_TIMEOUT_MS', integer(100, 600_000), 10_000),
     requestTimeoutMs: read('KV_REQUEST_TIMEOUT_MS', integer(100, 3_600_000), 30_000),
     keepAliveTimeoutMs: read('KV_KEEP_ALIVE_TIMEOUT_MS', integer(100, 3_600_000), 65_000),
@@ -255,6 +281,9 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push('KV_WORKERS: more than one worker needs Redis (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES); the embedded store serves one process');
   }
 
+  if (config.internalPort !== undefined && config.internalPort !== 0 && config.internalPort === config.port) {
+    problems.push('KV_INTERNAL_PORT: must differ from PORT (the internal routes are served on a port of their own)');
+  }
   if (config.headersTimeoutMs > config.requestTimeoutMs) {
     problems.push('KV_HEADERS_TIMEOUT_MS: must not be more than KV_REQUEST_TIMEOUT_MS (the headers are part of the request)');
   }

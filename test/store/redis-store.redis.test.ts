@@ -27,7 +27,7 @@ async function writeMostlyExpiringKeys(store: RedisStore, accountId: string): Pr
     if (live) liveKeys.push(key);
     writes.push(
       store
-        .setItem(accountId, key, { value: String(i), condition: { kind: 'none' }, maxKeys: 1_000_000, ...(live ? {} : { ttlSeconds: 1 }) })
+        .setItem(accountId, key, { value: String(i), condition: { kind: 'none' }, maxKeys: 1_000_000, ...(live ? {} : { ttlSeconds: 2 }) })
         .then((outcome) => {
           if (!outcome.ok) throw new Error(`write of ${key} failed: ${JSON.stringify(outcome)}`);
           return outcome.item.expiresAt;
