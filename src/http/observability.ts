@@ -4,24 +4,17 @@ import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics';
+import { matchTemplate } from './routes';
 
 /** An id a client may choose: short, and safe to put in a log line or a header. */
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
- * The route template of a path, for metric labels and logs: a small fixed set, so a label never
- * carries a key, an account id or anything else a client chose.
+ * The route template of a path, for metric labels and logs: a template of the route table or
+ * 'other', so a label never carries a key, an account id or anything else a client chose.
  */
 export function routeTemplate(path: string): string {
-  if (path === '/healthz' || path === '/readyz' || path === '/metrics') return path;
-  if (path === '/kv/items') return '/kv/items';
-  if (path.startsWith('/kv/items/')) return '/kv/items/{key}';
-  if (path === '/kv/usage') return '/kv/usage';
-  if (path === '/admin/accounts') return '/admin/accounts';
-  if (/^\/admin\/accounts\/[^/]+\/keys$/.test(path)) return '/admin/accounts/{id}/keys';
-  if (/^\/admin\/accounts\/[^/]+$/.test(path)) return '/admin/accounts/{id}';
-  if (/^\/admin\/keys\/[^/]+$/.test(path)) return '/admin/keys/{keyId}';
-  return 'other';
+  return matchTemplate(path) ?? 'other';
 }
 
 export function requestId(res: Response): string | undefined {

@@ -1,0 +1,356 @@
+// The route table: every route the service answers, once. It feeds the metrics `route` label and
+// the OpenAPI document; a test checks the Express routers against it.
+
+import type { ErrorCode } from '../errors';
+import type { SchemaName } from './schemas';
+
+export type Method = 'get' | 'head' | 'put' | 'post' | 'patch' | 'delete';
+
+/** Response bodies the OpenAPI document describes (components/schemas). */
+export type ResponseBodyName =
+  | 'Item'
+  | 'ItemMeta'
+  | 'ItemPage'
+  | 'Usage'
+  | 'NewAccount'
+  | 'AccountDetails'
+  | 'UpdatedAccount'
+  | 'NewApiKey'
+  | 'Health'
+  | 'Ready';
+
+/** Response headers the OpenAPI document describes (components/headers). */
+export type HeaderName = 'ETag' | 'RateLimit' | 'RateLimit-Policy' | 'Retry-After';
+
+export interface SuccessResponse {
+  description: string;
+  /** A `{"data": …}` envelope around this schema; 'metrics', 'openapi' and 'html' are not JSON envelopes. */
+  body?: ResponseBodyName | 'metrics' | 'openapi' | 'html';
+  /** Headers always present on this response (X-Request-Id is on every response). */
+  headers?: HeaderName[];
+}
+
+export interface Route {
+  method: Method;
+  /** The path in OpenAPI form: `/kv/items/{key}`. */
+  path: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tag: 'items' | 'admin' | 'operations' | 'documentation';
+  /** apiKey: `Authorization: Bearer <api key>`; admin: `Authorization: Bearer $KV_ADMIN_TOKEN`. */
+  auth: 'apiKey' | 'admin' | 'none';
+  /** The scope an API key needs (every key has read). */
+  scope?: 'read' | 'write';
+  /** Schema names from requestSchemas(). */
+  requestBody?: SchemaName;
+  query?: SchemaName;
+  responses: Partial<Record<number, SuccessResponse>>;
+  /** Error statuses this route answers with the codes of each, besides those every route may answer. */
+  errors: Partial<Record<number, ErrorCode[]>>;
+}
+
+/**
+ * What any route may answer: 400 and 408/417/431 from Node's HTTP layer (a malformed request, too
+ * slow, an unsupported Expect, headers too large), an unknown query parameter, 503 (a request past
+ * its deadline on Redis, a store that cannot be reached), 500.
+ */
+export const COMMON_ERRORS: Partial<Record<number, ErrorCode[]>> = {
+  400: ['invalid_request'],
+  408: ['invalid_request'],
+  417: ['invalid_request'],
+  431: ['invalid_request'],
+  500: ['internal'],
+  503: ['unavailable'],
+};
+
+/** Data routes: an API key, its rate limits, and the failed-authentication throttle. */
+const DATA_ERRORS = { 401: ['unauthorized'], 429: ['rate_limited'] } satisfies Partial<Record<number, ErrorCode[]>>;
+/** Admin routes: 404 on every one when no admin token is configured. */
+const ADMIN_ERRORS = { 401: ['unauthorized'], 404: ['not_found'], 429: ['rate_limited'] } satisfies Partial<
+  Record<number, ErrorCode[]>
+>;
+const JSON_BODY_ERRORS = {
+  400: ['invalid_request', 'invalid_json'],
+  413: ['value_too_large'],
+  415: ['unsupported_media_type'],
+} satisfies Partial<Record<number, ErrorCode[]>>;
+
+const RATE_LIMIT_HEADERS: HeaderName[] = ['RateLimit', 'RateLimit-Policy'];
+
+export const ROUTES: readonly Route[] = [
+  {
+    method: 'put',
+    path: '/kv/items/{key}',
+    operationId: 'putItem',
+    summary: 'Create or replace an item',
+    description:
+      'Creates the item (201) or replaces it (200). Conditions: `If-Match: "<version>"`, `If-None-Match: *`, ' +
+      '`ifVersion`/`ifNotExists` in the body, or `?ifVersion=`; if given in more than one place they must agree. ' +
+      '`keepTtl` keeps the current expiry and cannot be combined with `ttlSeconds`.',
+    tag: 'items',
+    auth: 'apiKey',
+    scope: 'write',
+    requestBody: 'putItemBody',
+    query: 'writeItemQuery',
+    responses: {
+      200: { description: 'Replaced.', body: 'ItemMeta', headers: ['ETag', ...RATE_LIMIT_HEADERS] },
+      201: { description: 'Created.', body: 'ItemMeta', headers: ['ETag', ...RATE_LIMIT_HEADERS] },
+    },
+    errors: {
+      ...DATA_ERRORS,
+      ...JSON_BODY_ERRORS,
+      400: ['invalid_request', 'invalid_json', 'invalid_key'],
+      403: ['forbidden', 'quota_exceeded'],
+      412: ['precondition_failed'],
+    },
+  },
+  {
+    method: 'get',
+    path: '/kv/items/{key}',
+    operationId: 'getItem',
+    summary: 'Read an item',
+    description: 'The item with its value and an `ETag`. `If-None-Match` with the current version answers 304.',
+    tag: 'items',
+    auth: 'apiKey',
+    scope: 'read',
+    query: 'noQuery',
+    responses: {
+      200: { description: 'The item.', body: 'Item', headers: ['ETag', ...RATE_LIMIT_HEADERS] },
+      304: { description: 'The item is still at the version in If-None-Match.', headers: ['ETag', ...RATE_LIMIT_HEADERS] },
+    },
+    errors: { ...DATA_ERRORS, 400: ['invalid_request', 'invalid_key'], 404: ['not_found'] },
+  },
+  {
+    method: 'head',
+    path: '/kv/items/{key}',
+    operationId: 'headItem',
+    summary: 'Read the headers of an item',
+    description: 'The headers GET would answer, without a body.',
+    tag: 'items',
+    auth: 'apiKey',
+    scope: 'read',
+    query: 'noQuery',
+    responses: {
+      200: { description: 'The item exists.', headers: ['ETag', ...RATE_LIMIT_HEADERS] },
+      304: { description: 'The item is still at the version in If-None-Match.', headers: ['ETag', ...RATE_LIMIT_HEADERS] },
+    },
+    errors: { ...DATA_ERRORS, 400: ['invalid_request', 'invalid_key'], 404: ['not_found'] },
+  },
+  {
+    method: 'delete',
+    path: '/kv/items/{key}',
+    operationId: 'deleteItem',
+    summary: 'Delete an item',
+    description:
+      '`If-Match: "<version>"` or `?ifVersion=` deletes only at that version; a conditional delete of an absent ' +
+      'key is 412 with `currentVersion: null`, an unconditional one 404.',
+    tag: 'items',
+    auth: 'apiKey',
+    scope: 'write',
+    query: 'writeItemQuery',
+    responses: { 204: { description: 'Deleted.', headers: RATE_LIMIT_HEADERS } },
+    errors: {
+      ...DATA_ERRORS,
+      400: ['invalid_request', 'invalid_key'],
+      403: ['forbidden'],
+      404: ['not_found'],
+      412: ['precondition_failed'],
+    },
+  },
+  {
+    method: 'get',
+    path: '/kv/items',
+    operationId: 'listItems',
+    summary: 'List keys',
+    description:
+      'Keys in UTF-8 byte order, in pages of up to `limit` (default 100). A page may hold fewer keys and still ' +
+      'have a `nextCursor`; keep going until it is null.',
+    tag: 'items',
+    auth: 'apiKey',
+    scope: 'read',
+    query: 'listItemsQuery',
+    responses: { 200: { description: 'A page of keys.', body: 'ItemPage', headers: RATE_LIMIT_HEADERS } },
+    errors: { ...DATA_ERRORS },
+  },
+  {
+    method: 'get',
+    path: '/kv/usage',
+    operationId: 'getUsage',
+    summary: "The account's key count and limits",
+    tag: 'items',
+    auth: 'apiKey',
+    scope: 'read',
+    query: 'noQuery',
+    responses: { 200: { description: 'Usage and effective limits.', body: 'Usage', headers: RATE_LIMIT_HEADERS } },
+    errors: { ...DATA_ERRORS },
+  },
+  {
+    method: 'post',
+    path: '/admin/accounts',
+    operationId: 'createAccount',
+    summary: 'Create an account and its first API key',
+    description: 'The key is read+write. Its secret is shown only in this response.',
+    tag: 'admin',
+    auth: 'admin',
+    requestBody: 'createAccountBody',
+    query: 'noQuery',
+    responses: { 201: { description: 'Created.', body: 'NewAccount' } },
+    errors: { ...ADMIN_ERRORS, ...JSON_BODY_ERRORS },
+  },
+  {
+    method: 'get',
+    path: '/admin/accounts/{id}',
+    operationId: 'getAccount',
+    summary: 'Read an account, its usage and its API keys',
+    description: 'API keys are listed without their secrets; revoked keys are not listed.',
+    tag: 'admin',
+    auth: 'admin',
+    query: 'noQuery',
+    responses: { 200: { description: 'The account.', body: 'AccountDetails' } },
+    errors: { ...ADMIN_ERRORS },
+  },
+  {
+    method: 'patch',
+    path: '/admin/accounts/{id}',
+    operationId: 'updateAccountLimits',
+    summary: "Set or clear an account's limit overrides",
+    tag: 'admin',
+    auth: 'admin',
+    requestBody: 'updateAccountBody',
+    query: 'noQuery',
+    responses: { 200: { description: 'The updated account.', body: 'UpdatedAccount' } },
+    errors: { ...ADMIN_ERRORS, ...JSON_BODY_ERRORS },
+  },
+  {
+    method: 'post',
+    path: '/admin/accounts/{id}/keys',
+    operationId: 'createApiKey',
+    summary: 'Create an API key for an account',
+    description: 'Its secret is shown only in this response.',
+    tag: 'admin',
+    auth: 'admin',
+    requestBody: 'createApiKeyBody',
+    query: 'noQuery',
+    responses: { 201: { description: 'Created.', body: 'NewApiKey' } },
+    errors: { ...ADMIN_ERRORS, ...JSON_BODY_ERRORS },
+  },
+  {
+    method: 'delete',
+    path: '/admin/keys/{keyId}',
+    operationId: 'revokeApiKey',
+    summary: 'Revoke an API key',
+    description: 'Every replica refuses the key within a second.',
+    tag: 'admin',
+    auth: 'admin',
+    query: 'noQuery',
+    responses: { 204: { description: 'Revoked.' } },
+    errors: { ...ADMIN_ERRORS },
+  },
+  {
+    method: 'get',
+    path: '/healthz',
+    operationId: 'getHealth',
+    summary: 'Liveness: the process is up',
+    tag: 'operations',
+    auth: 'none',
+    query: 'noQuery',
+    responses: { 200: { description: 'Up.', body: 'Health' } },
+    errors: {},
+  },
+  {
+    method: 'get',
+    path: '/readyz',
+    operationId: 'getReadiness',
+    summary: 'Readiness: the store is reachable',
+    description: '503 while starting, while draining for shutdown, and while the store cannot be reached.',
+    tag: 'operations',
+    auth: 'none',
+    query: 'noQuery',
+    responses: { 200: { description: 'Ready.', body: 'Ready' } },
+    errors: {},
+  },
+  {
+    method: 'get',
+    path: '/metrics',
+    operationId: 'getMetrics',
+    summary: 'Prometheus metrics',
+    tag: 'operations',
+    auth: 'none',
+    query: 'noQuery',
+    responses: { 200: { description: 'Metrics in the Prometheus text format.', body: 'metrics' } },
+    errors: {},
+  },
+  {
+    method: 'get',
+    path: '/openapi.json',
+    operationId: 'getOpenApi',
+    summary: 'This OpenAPI document',
+    tag: 'documentation',
+    auth: 'none',
+    query: 'noQuery',
+    responses: { 200: { description: 'The OpenAPI 3.1 document.', body: 'openapi' } },
+    errors: {},
+  },
+  {
+    method: 'get',
+    path: '/docs',
+    operationId: 'getDocs',
+    summary: 'A browsable page of this document',
+    description: 'Its scripts and styles are served under `/docs/assets/`; nothing is loaded from elsewhere.',
+    tag: 'documentation',
+    auth: 'none',
+    query: 'noQuery',
+    responses: { 200: { description: 'An HTML page.', body: 'html' } },
+    errors: {},
+  },
+];
+
+/** Every error status of a route with its codes: the route's own and those any route may answer. */
+export function routeErrors(route: Route): Map<number, ErrorCode[]> {
+  const errors = new Map<number, ErrorCode[]>();
+  for (const table of [COMMON_ERRORS, route.errors]) {
+    for (const [status, codes] of Object.entries(table)) {
+      const merged = new Set([...(errors.get(Number(status)) ?? []), ...(codes ?? [])]);
+      errors.set(Number(status), [...merged]);
+    }
+  }
+  return new Map([...errors].sort(([a], [b]) => a - b));
+}
+
+/**
+ * A template's path as a regular expression. `{key}` takes the rest of the path, slashes included
+ * (and an empty key, which the route refuses with 400); other parameters take one segment.
+ */
+function templatePattern(template: string): RegExp {
+  const source = template
+    .split(/(\{[^}]+\})/)
+    .map((part) => {
+      if (part === '{key}') return '[\\s\\S]*';
+      if (part.startsWith('{')) return '[^/]+';
+      return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    })
+    .join('');
+  return new RegExp(`^${source}$`);
+}
+
+/** Templates with the fewest parameters first, so `/admin/accounts/{id}/keys` is not read as an account id. */
+const TEMPLATES = [...new Set(ROUTES.map((route) => route.path))]
+  .sort((a, b) => (a.match(/\{/g)?.length ?? 0) - (b.match(/\{/g)?.length ?? 0))
+  .map((template) => ({ template, pattern: templatePattern(template) }));
+
+/** The template a request path belongs to (whatever its method), or undefined. */
+export function matchTemplate(path: string): string | undefined {
+  return TEMPLATES.find(({ pattern }) => pattern.test(path))?.template;
+}
+
+/** The route of a method and request path; HEAD falls back to GET's route when it has none of its own. */
+export function findRoute(method: string, path: string): Route | undefined {
+  const template = matchTemplate(path);
+  if (template === undefined) return undefined;
+  const lower = method.toLowerCase();
+  return (
+    ROUTES.find((route) => route.path === template && route.method === lower) ??
+    (lower === 'head' ? ROUTES.find((route) => route.path === template && route.method === 'get') : undefined)
+  );
+}
