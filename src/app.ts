@@ -29,10 +29,23 @@ export interface AppDeps {
   isReady: () => boolean;
   /** Defaults to a registry of the app's own. */
   metrics?: Metrics;
+  /** Which routes this app serves; defaults to 'all'. */
+  surface?: Surface;
 }
+
+/**
+ * The routes an app serves. `all`: everything on one port (no KV_INTERNAL_PORT). `public`: `/kv/*`
+ * for clients; `internal`: `/metrics` and `/admin/*` for operators, on KV_INTERNAL_PORT. Both
+ * answer `/healthz` and `/readyz`, so probes may use either port; any other route is 404
+ * `not_found`, as an unknown route.
+ */
+export type Surface = 'all' | 'public' | 'internal';
 
 export function createApp(deps: AppDeps): express.Express {
   const { config, logger } = deps;
+  const surface = deps.surface ?? 'all';
+  const servesPublic = surface !== 'internal';
+  const servesInternal = surface !== 'public';
   const metrics = deps.metrics ?? new Metrics();
   const store = instrumentStore(deps.store, metrics);
   const onLimited = (limiter: string) => metrics.rateLimited.inc({ limiter });
@@ -61,10 +74,12 @@ export function createApp(deps: AppDeps): express.Express {
     await store.ping();
     res.json({ data: { status: 'ready', store: store.kind } });
   });
-  app.get('/metrics', async (req, res) => {
-    validators.noQuery('query', req.query);
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
+  if (servesInternal) {
+    app.get('/metrics', async (req, res) => {
+      validators.noQuery('query', req.query);
+      res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    });
+  }
 
   const authenticator = new Authenticator(store, config);
   const isAdmin = (req: express.Request) => {
@@ -79,19 +94,21 @@ export function createApp(deps: AppDeps): express.Express {
     onLimited,
   );
 
-  app.use(
-    '/kv',
-    limitAuthFailures,
-    authenticator.authenticate,
-    itemRoutes({
-      config,
-      store,
-      validators,
-      limitReads: accountRateLimit('reads', deps.rateLimitStore, logger, onLimited),
-      limitWrites: accountRateLimit('writes', deps.rateLimitStore, logger, onLimited),
-    }),
-  );
-  app.use('/admin', adminRoutes({ config, store, validators, limitAuthFailures }));
+  if (servesPublic) {
+    app.use(
+      '/kv',
+      limitAuthFailures,
+      authenticator.authenticate,
+      itemRoutes({
+        config,
+        store,
+        validators,
+        limitReads: accountRateLimit('reads', deps.rateLimitStore, logger, onLimited),
+        limitWrites: accountRateLimit('writes', deps.rateLimitStore, logger, onLimited),
+      }),
+    );
+  }
+  if (servesInternal) app.use('/admin', adminRoutes({ config, store, validators, limitAuthFailures }));
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger));

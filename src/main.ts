@@ -1,6 +1,8 @@
 // Process entry: loadConfig → createStore → createApp → listen, then bootstrap; owns shutdown.
 
 import cluster from 'node:cluster';
+import type http from 'node:http';
+import type { Logger } from 'pino';
 import { createApp } from './app';
 import { ensureDefaultAccount } from './bootstrap';
 import { ConfigError, loadConfig, type Config } from './config';
@@ -51,6 +53,38 @@ function runPrimary(config: Config): void {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
+/**
+ * A server for `app` on `port` (read from `variable`), not listening yet. A port it cannot take
+ * stops the process with one line naming the variable.
+ */
+function listener(app: http.RequestListener, variable: 'PORT' | 'KV_INTERNAL_PORT', port: number, config: Config, logger: Logger) {
+  const kvServer = createKvServer(app, config);
+  const { server } = kvServer;
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    const where = `${config.host ?? '*'}:${port}`;
+    const reason =
+      error.code === 'EADDRINUSE'
+        ? `port ${where} is already in use (EADDRINUSE); stop what holds it or set ${variable}`
+        : error.code === 'EACCES'
+          ? `no permission to listen on ${where} (EACCES); use a port above 1023 or set ${variable}`
+          : error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND'
+            ? `cannot listen on ${where} (${error.code}): HOST is not an address of this machine`
+            : `cannot listen on ${where} (${error.code ?? error.message})`;
+    process.stderr.write(`kv: ${reason}\n`);
+    process.exit(1);
+  });
+  const listen = () =>
+    server.listen(port, config.host, () => {
+      const address = server.address();
+      const bound = typeof address === 'object' && address ? address.port : port;
+      const where = { port: bound, host: config.host ?? '*' };
+      // Tests and operators read the public port from the exact message "listening".
+      if (variable === 'PORT') logger.info(where, 'listening');
+      else logger.info({ ...where, internal: true }, 'listening on the internal port (/metrics, /admin)');
+    });
+  return { kvServer, listen };
+}
+
 async function main(): Promise<void> {
   const config = readConfig();
   if (config.workers > 1 && cluster.isPrimary) return runPrimary(config);
@@ -69,37 +103,26 @@ async function main(): Promise<void> {
   let bootstrapped = false;
   let draining = false;
   const metrics = new Metrics({ keyCount: setup.keyCount });
-  const app = createApp({
+  const appDeps = {
     config,
     store,
     logger,
     metrics,
     rateLimitStore: setup.rateLimitStore,
     isReady: () => bootstrapped && !draining,
-  });
-
-  const { server, drain } = createKvServer(app, config);
-  server.on('error', (error: NodeJS.ErrnoException) => {
-    const where = `${config.host ?? '*'}:${config.port}`;
-    const reason =
-      error.code === 'EADDRINUSE'
-        ? `port ${where} is already in use (EADDRINUSE); stop what holds it or set PORT`
-        : error.code === 'EACCES'
-          ? `no permission to listen on ${where} (EACCES); use a port above 1023 or set PORT`
-          : error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND'
-            ? `cannot listen on ${where} (${error.code}): HOST is not an address of this machine`
-            : `cannot listen on ${where} (${error.code ?? error.message})`;
-    process.stderr.write(`kv: ${reason}\n`);
-    process.exit(1);
-  });
-  const listen = () =>
-    server.listen(config.port, config.host, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : config.port;
-      logger.info({ port, host: config.host ?? '*' }, 'listening');
-    });
+  };
+  // With KV_INTERNAL_PORT, /metrics and /admin/* move to a server of their own; both apps count
+  // into the one registry and log through the one logger.
+  const split = config.internalPort !== undefined;
+  const servers = [listener(createApp({ ...appDeps, surface: split ? 'public' : 'all' }), 'PORT', config.port, config, logger)];
+  if (config.internalPort !== undefined) {
+    servers.push(listener(createApp({ ...appDeps, surface: 'internal' }), 'KV_INTERNAL_PORT', config.internalPort, config, logger));
+  }
+  const listen = () => {
+    for (const server of servers) server.listen();
+  };
   // A single process listens at once, so /healthz answers while the store is still unreachable.
-  // A worker shares its port with the others: it takes connections only once it can serve them.
+  // A worker shares its ports with the others: it takes connections only once it can serve them.
   const isWorker = cluster.isWorker;
   if (!isWorker) listen();
 
@@ -126,14 +149,18 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'draining: no new connections, finishing requests in flight');
     const timer = setTimeout(() => {
       logger.warn('drain timeout: closing remaining connections');
-      server.closeAllConnections();
+      for (const { kvServer } of servers) kvServer.server.closeAllConnections();
     }, DRAIN_TIMEOUT_MS);
     timer.unref();
-    drain(async () => {
-      await store.close();
-      logger.info('stopped');
-      process.exit(0);
-    });
+    let open = servers.length;
+    for (const { kvServer } of servers) {
+      kvServer.drain(async () => {
+        if (--open > 0) return;
+        await store.close();
+        logger.info('stopped');
+        process.exit(0);
+      });
+    }
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

@@ -60,6 +60,8 @@ export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 
 export interface ServiceProcess {
   child: ChildProcess;
   port: number;
+  /** With KV_INTERNAL_PORT: the port of /metrics and /admin, read from its "listening" line. */
+  internalPort?: number;
   /** Everything the process printed so far (stdout and stderr). */
   output(): string;
   exited: Promise<number | null>;
@@ -85,6 +87,10 @@ export async function startService(env: Record<string, string>): Promise<Service
     const line = output.split('\n').find((entry) => entry.includes('"msg":"listening"'));
     return line ? (JSON.parse(line) as { port: number }).port : undefined;
   };
+  const internalPort = () => {
+    const line = output.split('\n').find((entry) => entry.includes('"internal":true') && entry.includes('"msg":"listening'));
+    return line ? (JSON.parse(line) as { port: number }).port : undefined;
+  };
   try {
     if (chosenPort !== undefined) {
       await waitFor(async () => child.exitCode !== null || (await canConnect(Number(chosenPort))), 20_000, 'the service to listen');
@@ -94,9 +100,18 @@ export async function startService(env: Record<string, string>): Promise<Service
       }
       await waitFor(async () => child.exitCode !== null || listeningPort() !== undefined, 20_000, 'the service to listen');
     }
+    if (env.KV_INTERNAL_PORT !== undefined) {
+      await waitFor(async () => child.exitCode !== null || internalPort() !== undefined, 20_000, 'the service to listen on KV_INTERNAL_PORT');
+    }
   } catch (error) {
     child.kill('SIGKILL');
     throw error;
   }
-  return { child, port: chosenPort !== undefined ? Number(chosenPort) : (listeningPort() ?? 0), output: () => output, exited };
+  return {
+    child,
+    port: chosenPort !== undefined ? Number(chosenPort) : (listeningPort() ?? 0),
+    internalPort: internalPort(),
+    output: () => output,
+    exited,
+  };
 }
