@@ -134,6 +134,17 @@ describe('docker-compose.yml', () => {
     expect(ports(lb)).toEqual([{ published: '8080', target: '8080' }]);
   });
 
+  it('serves /metrics and /admin on an internal api port that no service publishes', () => {
+    const { port, internalPort } = loadConfig(composeApiEnv());
+    // A fixed port, apart from PORT: a scraper on the network must know where to find it.
+    expect(internalPort).toEqual(expect.any(Number));
+    expect(internalPort).not.toBe(0);
+    expect(internalPort).not.toBe(port);
+    for (const service of Object.values(compose.services)) {
+      expect(ports(service).map((p) => p.target)).not.toContain(String(internalPort));
+    }
+  });
+
   it('starts lb once the api is healthy, with deploy/nginx.conf mounted read-only', () => {
     expect(dependsOn(lb, 'api')).toBe('service_healthy');
     expect(lb.volumes).toEqual(['./deploy/nginx.conf:/etc/nginx/nginx.conf:ro']);
@@ -173,6 +184,16 @@ describe('deploy/nginx.conf', () => {
     expect(upstreamName).toBeDefined();
     const servers = upstream.filter((d) => d.name === 'server');
     expect(servers.map((s) => s.args[0])).toEqual([`api:${loadConfig(composeApiEnv()).port}`]);
+  });
+
+  it('proxies only to the public port of KV, never to its internal port', () => {
+    const { internalPort } = loadConfig(composeApiEnv());
+    const proxied = findAll(httpBlock, 'server')
+      .filter((d) => d.block === undefined)
+      .map((d) => d.args[0]);
+    expect(proxied.length).toBeGreaterThan(0);
+    for (const address of proxied) expect(address.split(':').at(-1)).not.toBe(String(internalPort));
+    for (const target of findAll(conf, 'proxy_pass').map((d) => d.args[0])) expect(target).toBe(proxyPass);
   });
 
   it('follows the api replicas through Docker DNS, on an nginx that supports resolve', () => {

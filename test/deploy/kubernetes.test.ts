@@ -51,7 +51,7 @@ interface Workload {
     selector: { matchLabels: Labels };
     strategy?: { type: string; rollingUpdate?: { maxUnavailable: number | string; maxSurge: number | string } };
     serviceName?: string;
-    template: { metadata: { labels: Labels }; spec: PodSpec };
+    template: { metadata: { labels: Labels; annotations?: Record<string, string> }; spec: PodSpec };
     volumeClaimTemplates?: { metadata: { name: string }; spec: { resources: { requests: { storage: string } } } }[];
   };
 }
@@ -182,6 +182,21 @@ describe('Deployment kv', () => {
     expect(http?.containerPort).toBe(loadConfig(env).port);
   });
 
+  it('names internal the container port of /metrics and /admin (KV_INTERNAL_PORT), apart from http', () => {
+    const { port, internalPort } = loadConfig(env);
+    expect(internalPort).toEqual(expect.any(Number));
+    expect(internalPort).not.toBe(0);
+    expect(internalPort).not.toBe(port);
+    expect(kv.ports.find((p) => p.name === 'internal')?.containerPort).toBe(internalPort);
+  });
+
+  it('lets Prometheus scrape /metrics on the internal port through the pod annotations', () => {
+    const annotations = kvPod.metadata.annotations ?? {};
+    expect(annotations['prometheus.io/scrape']).toBe('true');
+    expect(annotations['prometheus.io/path']).toBe('/metrics');
+    expect(Number(annotations['prometheus.io/port'])).toBe(loadConfig(env).internalPort);
+  });
+
   it('checks readiness on /readyz and liveness on /healthz, on the http port', () => {
     expect(kv.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
     expect(kv.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
@@ -234,6 +249,20 @@ describe('Service, autoscaler and disruption budget of kv', () => {
     expect(service.spec.ports).toHaveLength(1);
     expect(service.spec.ports[0]).toMatchObject({ port: 80, targetPort: 'http' });
     expect(containerPort(kv, service.spec.ports[0].targetPort!)).toBe(loadConfig(withOwnSecrets(containerEnv(objects, kv))).port);
+  });
+
+  it('publishes only the public port of the kv pods in every Service, never the internal one', () => {
+    const { port, internalPort } = loadConfig(withOwnSecrets(containerEnv(objects, kv)));
+    const kvServices = objects
+      .filter((o) => o.kind === 'Service')
+      .map((o) => o as unknown as Service & K8sObject)
+      .filter((service) => selected(service.spec.selector).includes('Deployment/kv'));
+    expect(kvServices.map((service) => service.metadata.name)).toEqual(['kv']);
+    for (const service of kvServices) {
+      const targets = service.spec.ports.map((p) => containerPort(kv, p.targetPort ?? p.port));
+      expect(targets).toEqual([port]);
+      expect(targets).not.toContain(internalPort);
+    }
   });
 
   it('scales Deployment kv from 3 to 10 replicas on 70% CPU', () => {
