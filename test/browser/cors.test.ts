@@ -173,12 +173,15 @@ describe('CORS in a browser (chromium)', () => {
     expect(write).toEqual({ refused: 'TypeError' });
     const read = await fetchFromPage(unlisted, `${api}/kv/items/${key}`, { method: 'GET', headers: auth });
     expect(read).toEqual({ refused: 'TypeError' });
-    // Refused by the service's answer to the preflight, not by some other failure on the way.
-    const refusals = service!
-      .output()
-      .split('\n')
-      .filter((line) => line.includes('"method":"OPTIONS"') && line.includes('"status":403'));
-    expect(refusals).toHaveLength(2);
+    // Refused by the service's answer to the preflight, not by some other failure on the way. The
+    // request log line reaches this process through a pipe, possibly after the page saw the refusal.
+    await eventually(() => {
+      const refusals = service!
+        .output()
+        .split('\n')
+        .filter((line) => line.includes('"method":"OPTIONS"') && line.includes('"status":403'));
+      expect(refusals).toHaveLength(2);
+    }, 5_000);
 
     const res = await fetch(`${api}/kv/items/${key}`, { headers: auth });
     expect(res.headers.get('ETag')).toBe(etag);
