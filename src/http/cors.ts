@@ -8,7 +8,10 @@ export const CORS_ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'If-Match'
 /** Response headers a browser script may read. */
 export const CORS_EXPOSED_HEADERS = ['ETag', 'RateLimit', 'RateLimit-Policy', 'Retry-After', 'X-Request-Id'];
 const ALLOWED_METHODS = 'GET, HEAD, PUT, POST, PATCH, DELETE';
-/** Browsers cache a preflight this long (seconds), so most calls cost one request, not two. */
+/**
+ * Browsers cache a preflight this long (seconds), so a plain call costs one request, not two.
+ * Conditional requests (If-Match, If-None-Match) are preflighted every time by the Fetch rules.
+ */
 const PREFLIGHT_MAX_AGE = 600;
 
 /**
