@@ -71,11 +71,15 @@ describe('the service with KV_INTERNAL_PORT', () => {
     expect(service.output()).not.toContain('"internal":true');
   });
 
-  it('drains both ports on SIGTERM and exits 0', async () => {
+  it('closes idle keep-alive connections on both ports on SIGTERM and exits 0 without waiting for the drain timeout', async () => {
     const service = await start({ KV_INTERNAL_PORT: '0' });
     await eventually(async () => expect((await fetch(`http://127.0.0.1:${service.port}/readyz`)).status).toBe(200), 10_000);
+    // fetch keeps both connections open (keep-alive) after these answers.
+    expect((await fetch(`http://127.0.0.1:${service.internalPort}/metrics`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${service.port}/healthz`)).status).toBe(200);
     expect(await stopProcess(service.child, 'SIGTERM')).toBe(0);
     expect(service.output()).toContain('"msg":"stopped"');
+    expect(service.output()).not.toContain('drain timeout');
   });
 
   it('stops with one line naming KV_INTERNAL_PORT when that port is taken', async () => {
