@@ -24,8 +24,8 @@ export type HeaderName = 'ETag' | 'RateLimit' | 'RateLimit-Policy' | 'Retry-Afte
 
 export interface SuccessResponse {
   description: string;
-  /** A `{"data": …}` envelope around this schema; 'metrics', 'openapi' and 'html' are not JSON envelopes. */
-  body?: ResponseBodyName | 'metrics' | 'openapi' | 'html';
+  /** A `{"data": …}` envelope around this schema; the others are not JSON envelopes. */
+  body?: ResponseBodyName | 'metrics' | 'openapi' | 'html' | 'asset';
   /** Headers always present on this response (X-Request-Id is on every response). */
   headers?: HeaderName[];
 }
@@ -303,6 +303,17 @@ export const ROUTES: readonly Route[] = [
     query: 'noQuery',
     responses: { 200: { description: 'An HTML page.', body: 'html' } },
     errors: {},
+  },
+  {
+    method: 'get',
+    path: '/docs/assets/{file}',
+    operationId: 'getDocsAsset',
+    summary: 'A script, style or image of the documentation page',
+    description: 'Files of the swagger-ui-dist package and the page\'s own start-up script.',
+    tag: 'documentation',
+    auth: 'none',
+    responses: { 200: { description: 'The file.', body: 'asset' } },
+    errors: { 404: ['not_found'] },
   },
 ];
 

@@ -1,0 +1,89 @@
+// GET /openapi.json and GET /docs: the API document and a page to browse it, all served from here (no CDN).
+
+import { Router } from 'express';
+import type { Config } from '../config';
+import { notFound } from '../errors';
+import { openApiDocument } from './openapi';
+import { createValidators } from './schemas';
+
+/**
+ * swagger-ui-dist's directory. Its absolute-path module alone: the package's main module would
+ * load the whole 1.5 MB browser bundle into this process.
+ */
+const swaggerUiDir = (require('swagger-ui-dist/absolute-path.js') as () => string)();
+
+/** What the page loads; the package's own index.html and initializer (which load a demo API from the internet) are not served. */
+const ASSETS = new Set(['swagger-ui.css', 'swagger-ui-bundle.js', 'favicon-32x32.png']);
+
+/** Starts swagger-ui on /openapi.json. A file, not an inline script, so the page's CSP allows no inline code. */
+const INIT_SCRIPT = `window.addEventListener('load', function () {
+  window.ui = SwaggerUIBundle({
+    url: '/openapi.json',
+    dom_id: '#swagger-ui',
+    deepLinking: true,
+    // Otherwise swagger-ui sends the document to validator.swagger.io for a badge.
+    validatorUrl: null,
+  });
+});
+`;
+
+const PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>KV API</title>
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css">
+<link rel="icon" type="image/png" href="/docs/assets/favicon-32x32.png">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/docs/assets/kv-docs.js"></script>
+</body>
+</html>
+`;
+
+/**
+ * Same-origin only. swagger-ui sets style attributes (hence 'unsafe-inline' for styles, never for
+ * scripts) and draws some icons from data: URLs.
+ */
+export const DOCS_CSP = [
+  "default-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/** The documentation routes; they take no authentication. Mount at the root. */
+export function openApiRoutes(config: Pick<Config, 'maxTtlSeconds' | 'maxKeyBytes' | 'maxValueBytes'>): Router {
+  const router = Router();
+  const validators = createValidators(config);
+  const document = JSON.stringify(openApiDocument(config));
+
+  router.get('/openapi.json', (req, res) => {
+    validators.noQuery('query', req.query);
+    res.type('application/json').send(document);
+  });
+  router.get('/docs', (req, res) => {
+    validators.noQuery('query', req.query);
+    res.setHeader('Content-Security-Policy', DOCS_CSP);
+    res.type('html').send(PAGE);
+  });
+  router.get('/docs/assets/kv-docs.js', (_req, res) => {
+    res.type('text/javascript').send(INIT_SCRIPT);
+  });
+  // An allow-list and sendFile rather than express.static over the package directory: only what
+  // the page loads is served, and other methods fall through to the app's no-route 404.
+  router.get('/docs/assets/:file', (req, res, next) => {
+    const file = req.params.file as string;
+    if (!ASSETS.has(file)) throw notFound('No such file.');
+    res.sendFile(file, { root: swaggerUiDir }, (error) => {
+      if (error) next(error);
+    });
+  });
+  return router;
+}

@@ -1,0 +1,310 @@
+// The OpenAPI 3.1 document, built from the route table and the same JSON Schemas that validate requests.
+
+import type { Config } from '../config';
+import type { ErrorCode } from '../errors';
+import { MAX_ERROR_DETAILS } from '../errors';
+import { ROUTES, routeErrors, type HeaderName, type Route, type SuccessResponse } from './routes';
+import { requestSchemas } from './schemas';
+
+type Schema = Record<string, unknown>;
+
+export type OpenApiConfig = Pick<Config, 'maxTtlSeconds' | 'maxKeyBytes' | 'maxValueBytes'>;
+
+const ERROR_TABLE: [ErrorCode, number, string][] = [
+  ['invalid_request', 400, 'The request is not valid: a field, a query parameter, a header or the request itself (also 408, 417 and 431 from the HTTP layer). `details` lists what.'],
+  ['invalid_json', 400, 'The body is not JSON, or not decodable with its Content-Encoding.'],
+  ['invalid_key', 400, 'The key is empty, too long, has control characters or is not valid percent-encoded UTF-8.'],
+  ['unauthorized', 401, 'No valid API key (or admin token) in `Authorization: Bearer …`.'],
+  ['forbidden', 403, 'The API key lacks the scope.'],
+  ['quota_exceeded', 403, 'The account is at its key limit; `limit` says which.'],
+  ['not_found', 404, 'No such key, account, API key or route.'],
+  ['precondition_failed', 412, 'A condition on the version did not hold; `currentVersion` is the version now (null: no such key).'],
+  ['value_too_large', 413, 'The value (as compact JSON) or the body is over the limit.'],
+  ['unsupported_media_type', 415, 'The body is not `application/json`, or its Content-Encoding is not identity, gzip, deflate or br.'],
+  ['rate_limited', 429, 'Over the rate limit; retry after `Retry-After` seconds (also `retryAfter`).'],
+  ['internal', 500, 'A bug; the request id is in the log.'],
+  ['unavailable', 503, 'The store cannot be reached, or the request ran past its deadline; retry after `Retry-After`. A write may or may not have been applied.'],
+];
+
+const isoTime = { type: 'string', format: 'date-time' } as const;
+const isoTimeOrNull = { type: ['string', 'null'], format: 'date-time' } as const;
+const version = { type: 'string', description: 'Opaque; compare for equality only.' } as const;
+const count = { type: 'integer', minimum: 0 } as const;
+const positive = { type: 'integer', minimum: 1 } as const;
+
+function object(properties: Record<string, unknown>, required = Object.keys(properties)): Schema {
+  return { type: 'object', additionalProperties: false, required, properties };
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+function responseSchemas(config: OpenApiConfig): Record<string, Schema> {
+  const itemMeta = {
+    key: { type: 'string', minLength: 1 },
+    version,
+    expiresAt: isoTimeOrNull,
+    createdAt: isoTime,
+    updatedAt: isoTime,
+  };
+  const limits = object({ maxKeys: positive, readsPerSecond: positive, writesPerSecond: positive });
+  const apiKey = {
+    id: { type: 'string', pattern: '^key_[0-9a-f]{20}$' },
+    name: { type: ['string', 'null'] },
+    scopes: { type: 'array', items: { enum: ['read', 'write'] }, minItems: 1 },
+    createdAt: isoTime,
+  };
+  const secret = { type: 'string', description: 'The secret; shown only once.' };
+  return {
+    ItemMeta: object(itemMeta),
+    Item: object({ ...itemMeta, value: { description: 'The JSON value as stored (compact).' } }),
+    ListedItem: object({ key: itemMeta.key, version, expiresAt: isoTimeOrNull }),
+    ItemPage: object({
+      items: { type: 'array', items: ref('ListedItem') },
+      nextCursor: { type: ['string', 'null'], description: 'Pass as `cursor` for the next page; null at the end.' },
+    }),
+    Usage: object({
+      keys: count,
+      limits: object({
+        ...(limits.properties as object),
+        maxKeyBytes: { const: config.maxKeyBytes },
+        maxValueBytes: { const: config.maxValueBytes },
+        maxTtlSeconds: { const: config.maxTtlSeconds },
+      }),
+    }),
+    Limits: limits,
+    Account: object({
+      id: { type: 'string', pattern: '^(default|acc_[0-9a-f]{20})$' },
+      name: { type: ['string', 'null'] },
+      limits: { ...ref('Limits'), description: 'Effective: the overrides over the configured defaults.' },
+      limitOverrides: {
+        type: 'object',
+        additionalProperties: false,
+        description: 'Only what was set for this account.',
+        properties: { maxKeys: positive, readsPerSecond: positive, writesPerSecond: positive },
+      },
+      createdAt: isoTime,
+    }),
+    ApiKey: object(apiKey),
+    ApiKeyWithSecret: object({ ...apiKey, key: secret }),
+    NewAccount: object({ account: ref('Account'), apiKey: ref('ApiKeyWithSecret') }),
+    AccountDetails: object({
+      account: ref('Account'),
+      usage: object({ keys: count }),
+      apiKeys: { type: 'array', items: ref('ApiKey') },
+    }),
+    UpdatedAccount: object({ account: ref('Account') }),
+    NewApiKey: object({ apiKey: ref('ApiKeyWithSecret') }),
+    Health: object({ status: { const: 'ok' } }),
+    Ready: object({ status: { const: 'ready' }, store: { enum: ['sqlite', 'redis'] } }),
+    Error: object(
+      {
+        error: object(
+          {
+            code: { enum: ERROR_TABLE.map(([code]) => code) },
+            message: { type: 'string' },
+            details: {
+              type: 'array',
+              maxItems: MAX_ERROR_DETAILS,
+              items: object({ path: { type: 'string' }, message: { type: 'string' } }),
+            },
+            omittedDetails: positive,
+            currentVersion: { type: ['string', 'null'] },
+            retryAfter: positive,
+            limit: positive,
+          },
+          ['code', 'message'],
+        ),
+      },
+      ['error'],
+    ),
+  };
+}
+
+/** Only ETag is always there where it is declared; the others may be absent (see each description). */
+const HEADERS: Record<HeaderName | 'X-Request-Id', { description: string; required?: boolean; schema: Schema }> = {
+  ETag: {
+    description: 'The version as a strong entity tag: `"<version>"`.',
+    required: true,
+    schema: { type: 'string', pattern: '^"[^"]+"$' },
+  },
+  RateLimit: {
+    description:
+      'IETF draft-8: the remaining requests of the current one-second window, and seconds until it resets. ' +
+      'On every data response after authentication (absent only while the rate-limit counters cannot be reached).',
+    schema: { type: 'string' },
+  },
+  'RateLimit-Policy': { description: "IETF draft-8: the account's limit per window.", schema: { type: 'string' } },
+  'Retry-After': {
+    description: 'Seconds to wait before retrying: on every 429, and on every 503 but that of /readyz while starting or draining.',
+    schema: { type: 'string', pattern: '^[0-9]+$' },
+  },
+  'X-Request-Id': {
+    description:
+      'The request id: the one the client sent (1–128 of `A-Za-z0-9._:-`) or a generated one; in the log line. ' +
+      "On every response but those of Node's HTTP layer (400 for malformed HTTP, 408, 417, 431).",
+    schema: { type: 'string' },
+  },
+};
+
+const headerRefs = (names: (HeaderName | 'X-Request-Id')[]) =>
+  Object.fromEntries(names.map((name) => [name, { $ref: `#/components/headers/${name}` }]));
+
+function successResponse(response: SuccessResponse) {
+  const headers = headerRefs(['X-Request-Id', ...(response.headers ?? [])]);
+  const content = (() => {
+    switch (response.body) {
+      case undefined:
+        return undefined;
+      case 'metrics':
+        return { 'text/plain': { schema: { type: 'string' } } };
+      case 'html':
+        return { 'text/html': { schema: { type: 'string' } } };
+      case 'asset':
+        return {
+          'text/javascript': { schema: { type: 'string' } },
+          'text/css': { schema: { type: 'string' } },
+          'image/png': { schema: { type: 'string', contentMediaType: 'image/png' } },
+        };
+      case 'openapi':
+        return { 'application/json': { schema: { type: 'object' } } };
+      default:
+        return { 'application/json': { schema: object({ data: ref(response.body) }) } };
+    }
+  })();
+  return { description: response.description, headers, ...(content ? { content } : {}) };
+}
+
+function errorResponse(route: Route, status: number, codes: ErrorCode[]) {
+  const retry = status === 429 || status === 503;
+  // A data route's limiter runs after authentication: any answer after it carries its headers.
+  const rateLimitHeaders = route.auth === 'apiKey' && status !== 401;
+  const description = codes.map((code) => `\`${code}\``).join(', ');
+  return {
+    description: status === 404 && route.auth === 'admin' ? `${description} (every admin route when no admin token is configured)` : description,
+    headers: headerRefs(['X-Request-Id', ...(retry ? (['Retry-After'] as const) : []), ...(rateLimitHeaders ? (['RateLimit', 'RateLimit-Policy'] as const) : [])]),
+    content: {
+      'application/json': {
+        schema: { allOf: [ref('Error'), { properties: { error: { properties: { code: { enum: codes } } } } }] },
+      },
+    },
+  };
+}
+
+function parameters(route: Route, config: OpenApiConfig, queries: Record<string, Schema>) {
+  const result: Schema[] = [];
+  for (const [, name] of route.path.matchAll(/\{([^}]+)\}/g)) {
+    result.push(
+      name === 'key'
+        ? {
+            name,
+            in: 'path',
+            required: true,
+            description:
+              `The key: 1 to ${config.maxKeyBytes} bytes of UTF-8, percent-encoded; \`/\` is part of the key (sent as \`/\` or \`%2F\`). ` +
+              'Encode `%`, `?`, `#` and `.`/`..` segments.',
+            schema: { type: 'string', minLength: 1 },
+          }
+        : { name, in: 'path', required: true, schema: { type: 'string' } },
+    );
+  }
+  const query = route.query ? queries[route.query] : undefined;
+  const properties = (query?.properties ?? {}) as Record<string, Schema>;
+  for (const [name, schema] of Object.entries(properties)) {
+    result.push({ name, in: 'query', required: false, schema });
+  }
+  if (route.path === '/kv/items/{key}') {
+    const conditionHeaders: Record<string, string> = {
+      get: 'A quoted version (or a list): 304 when the item is still at it.',
+      head: 'A quoted version (or a list): 304 when the item is still at it.',
+      put: '`*`: create only if the key does not exist (412 otherwise).',
+    };
+    if (route.method !== 'get' && route.method !== 'head') {
+      result.push({
+        name: 'If-Match',
+        in: 'header',
+        required: false,
+        description: 'Exactly one quoted version (`"5"`): write only if the item is at that version (412 otherwise).',
+        schema: { type: 'string' },
+      });
+    }
+    if (conditionHeaders[route.method]) {
+      result.push({ name: 'If-None-Match', in: 'header', required: false, description: conditionHeaders[route.method], schema: { type: 'string' } });
+    }
+  }
+  return result;
+}
+
+function operation(route: Route, config: OpenApiConfig, schemas: Record<string, Schema>) {
+  const responses: Record<string, unknown> = {};
+  for (const [status, response] of Object.entries(route.responses)) {
+    responses[status] = successResponse(response!);
+  }
+  for (const [status, codes] of routeErrors(route)) responses[String(status)] = errorResponse(route, status, codes);
+  const security =
+    route.auth === 'apiKey' ? [{ apiKey: [] }] : route.auth === 'admin' ? [{ adminToken: [] }] : [];
+  const scope = route.scope ? ` Needs an API key with the \`${route.scope}\` scope.` : '';
+  return {
+    operationId: route.operationId,
+    summary: route.summary,
+    ...(route.description || scope ? { description: `${route.description ?? ''}${scope}`.trim() } : {}),
+    tags: [route.tag],
+    security,
+    parameters: parameters(route, config, schemas),
+    ...(route.requestBody
+      ? {
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: { $ref: `#/components/schemas/${route.requestBody}` } } },
+          },
+        }
+      : {}),
+    responses,
+  };
+}
+
+/** The OpenAPI 3.1 document of the service with this configuration (its limits appear in the schemas). */
+export function openApiDocument(config: OpenApiConfig) {
+  const requests = requestSchemas(config) as unknown as Record<string, Schema>;
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of ROUTES) {
+    paths[route.path] ??= {};
+    paths[route.path][route.method] = operation(route, config, requests);
+  }
+  const bodies = Object.fromEntries(
+    Object.entries(requests).filter(([name]) => name.endsWith('Body')),
+  );
+  const errorTable = [
+    '| code | status | meaning |',
+    '|---|---|---|',
+    ...ERROR_TABLE.map(([code, status, meaning]) => `| \`${code}\` | ${status} | ${meaning} |`),
+  ].join('\n');
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'KV',
+      version: '0.1.0',
+      summary: 'A self-hosted JSON key/value API.',
+      description:
+        'JSON in, JSON out: success bodies are `{"data": …}`, errors `{"error": {"code", "message", …}}`. ' +
+        'Every response carries `X-Request-Id`.\n\n## Errors\n\n' +
+        errorTable,
+      license: { name: 'MIT', identifier: 'MIT' },
+    },
+    servers: [{ url: '/', description: 'This server.' }],
+    tags: [
+      { name: 'items', description: 'Items, listing and usage: `Authorization: Bearer <api key>`.' },
+      { name: 'admin', description: 'Accounts and API keys: `Authorization: Bearer $KV_ADMIN_TOKEN`; 404 when no admin token is configured.' },
+      { name: 'operations', description: 'Health, readiness and metrics.' },
+      { name: 'documentation', description: 'This document and its page.' },
+    ],
+    paths,
+    components: {
+      schemas: { ...bodies, ...responseSchemas(config) },
+      headers: HEADERS,
+      securitySchemes: {
+        apiKey: { type: 'http', scheme: 'bearer', description: 'An API key of an account.' },
+        adminToken: { type: 'http', scheme: 'bearer', description: 'The admin token (KV_ADMIN_TOKEN).' },
+      },
+    },
+  };
+}
