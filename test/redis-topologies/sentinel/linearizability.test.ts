@@ -3,8 +3,8 @@
 // they record is checked.
 //
 // What is required, honestly: Redis replicates asynchronously and KV sends no WAIT, so a write the
-// dead primary acknowledged may be missing from the replica the sentinels promote (the README's
-// "Durability" section; the failover tests count such writes as lost and do not fail on them). The
+// dead primary acknowledged may be missing from the replica the sentinels promote (docs/operations.md,
+// "Durability"; the failover tests count such writes as lost and do not fail on them). The
 // checker therefore lets each key go back, once, at the moment of the kill, to a state it held
 // within its last 16 writes, and counts the acknowledged writes that discards (printed as
 // lostAcknowledged; strictVerdict says whether the history was linearizable with none lost).
