@@ -7,10 +7,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, describeBrowser } from '../helpers/browser';
 import { startService, stopProcess, type ServiceProcess } from '../helpers/processes';
 import { eventually } from '../helpers/wait';
 
-const CHROMIUM = '/usr/bin/chromium';
 const API_KEY = `kv_${crypto.randomBytes(16).toString('hex')}`;
 
 /** What the page sees of one fetch: the status, the headers its script may read, and the body. */
@@ -60,7 +60,7 @@ async function fetchFromPage(
   );
 }
 
-describe('CORS in a browser (chromium)', () => {
+describeBrowser('CORS in a browser (chromium)', () => {
   let dataDir: string;
   let service: ServiceProcess | undefined;
   let api: string;
@@ -86,14 +86,7 @@ describe('CORS in a browser (chromium)', () => {
       executablePath: CHROMIUM,
       timeout: 10_000,
       args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-component-update',
-        '--disable-sync',
+        ...CHROMIUM_ARGS,
         // Nothing but 127.0.0.1 resolves: the browser talks to the test's servers only.
         '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
       ],
