@@ -44,13 +44,9 @@ const PAGE = `<!doctype html>
 </html>
 `;
 
-/**
- * Same-origin only. swagger-ui sets style attributes (hence 'unsafe-inline' for styles, never for
- * scripts) and draws some icons from data: URLs.
- */
+/** Same-origin only, no inline script or style; swagger-ui draws some icons from data: URLs. */
 export const DOCS_CSP = [
   "default-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
   "img-src 'self' data:",
   "object-src 'none'",
   "base-uri 'none'",
