@@ -3,7 +3,7 @@
 import type { Config } from '../config';
 import type { ErrorCode } from '../errors';
 import { MAX_ERROR_DETAILS } from '../errors';
-import { ROUTES, routeErrors, type HeaderName, type Route, type SuccessResponse } from './routes';
+import { ALL_ROUTES, routeErrors, type HeaderName, type Route, type SuccessResponse } from './routes';
 import { requestSchemas } from './schemas';
 
 type Schema = Record<string, unknown>;
@@ -38,7 +38,7 @@ function object(properties: Record<string, unknown>, required = Object.keys(prop
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
-function responseSchemas(config: OpenApiConfig): Record<string, Schema> {
+function responseSchemas(): Record<string, Schema> {
   const itemMeta = {
     key: { type: 'string', minLength: 1 },
     version,
@@ -66,9 +66,9 @@ function responseSchemas(config: OpenApiConfig): Record<string, Schema> {
       keys: count,
       limits: object({
         ...(limits.properties as object),
-        maxKeyBytes: { const: config.maxKeyBytes },
-        maxValueBytes: { const: config.maxValueBytes },
-        maxTtlSeconds: { const: config.maxTtlSeconds },
+        maxKeyBytes: { ...positive, description: 'KV_MAX_KEY_BYTES' },
+        maxValueBytes: { ...positive, description: 'KV_MAX_VALUE_BYTES' },
+        maxTtlSeconds: { ...positive, description: 'KV_MAX_TTL_SECONDS' },
       }),
     }),
     Limits: limits,
@@ -138,6 +138,11 @@ const HEADERS: Record<HeaderName | 'X-Request-Id', { description: string; requir
     description: 'Seconds to wait before retrying: on every 429, and on every 503 but that of /readyz while starting or draining.',
     schema: { type: 'string', pattern: '^[0-9]+$' },
   },
+  'Access-Control-Allow-Origin': { description: 'The calling origin, or `*`.', schema: { type: 'string' } },
+  'Access-Control-Allow-Methods': { description: 'The methods a page may use.', schema: { type: 'string' } },
+  'Access-Control-Allow-Headers': { description: 'The request headers a page may send.', schema: { type: 'string' } },
+  'Access-Control-Max-Age': { description: 'Seconds a browser may cache the preflight.', schema: { type: 'string', pattern: '^[0-9]+$' } },
+  Allow: { description: 'The methods of the path.', schema: { type: 'string' } },
   'X-Request-Id': {
     description:
       'The request id: the one the client sent (1–128 of `A-Za-z0-9._:-`) or a generated one; in the log line. ' +
@@ -157,6 +162,8 @@ function successResponse(response: SuccessResponse) {
         return undefined;
       case 'metrics':
         return { 'text/plain': { schema: { type: 'string' } } };
+      case 'allow':
+        return { 'text/html': { schema: { type: 'string' } } };
       case 'html':
         return { 'text/html': { schema: { type: 'string' } } };
       case 'asset':
@@ -266,7 +273,7 @@ function operation(route: Route, config: OpenApiConfig, schemas: Record<string, 
 export function openApiDocument(config: OpenApiConfig) {
   const requests = requestSchemas(config) as unknown as Record<string, Schema>;
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const route of ROUTES) {
+  for (const route of ALL_ROUTES) {
     paths[route.path] ??= {};
     paths[route.path][route.method] = operation(route, config, requests);
   }
@@ -296,10 +303,11 @@ export function openApiDocument(config: OpenApiConfig) {
       { name: 'admin', description: 'Accounts and API keys: `Authorization: Bearer $KV_ADMIN_TOKEN`; 404 when no admin token is configured.' },
       { name: 'operations', description: 'Health, readiness and metrics.' },
       { name: 'documentation', description: 'This document and its page.' },
+      { name: 'cors', description: 'Preflights of browsers on other origins (KV_CORS_ORIGINS).' },
     ],
     paths,
     components: {
-      schemas: { ...bodies, ...responseSchemas(config) },
+      schemas: { ...bodies, ...responseSchemas() },
       headers: HEADERS,
       securitySchemes: {
         apiKey: { type: 'http', scheme: 'bearer', description: 'An API key of an account.' },

@@ -4,7 +4,7 @@
 import type { ErrorCode } from '../errors';
 import type { SchemaName } from './schemas';
 
-export type Method = 'get' | 'head' | 'put' | 'post' | 'patch' | 'delete';
+export type Method = 'get' | 'head' | 'put' | 'post' | 'patch' | 'delete' | 'options';
 
 /** Response bodies the OpenAPI document describes (components/schemas). */
 export type ResponseBodyName =
@@ -20,12 +20,21 @@ export type ResponseBodyName =
   | 'Ready';
 
 /** Response headers the OpenAPI document describes (components/headers). */
-export type HeaderName = 'ETag' | 'RateLimit' | 'RateLimit-Policy' | 'Retry-After';
+export type HeaderName =
+  | 'ETag'
+  | 'RateLimit'
+  | 'RateLimit-Policy'
+  | 'Retry-After'
+  | 'Access-Control-Allow-Origin'
+  | 'Access-Control-Allow-Methods'
+  | 'Access-Control-Allow-Headers'
+  | 'Access-Control-Max-Age'
+  | 'Allow';
 
 export interface SuccessResponse {
   description: string;
   /** A `{"data": …}` envelope around this schema; the others are not JSON envelopes. */
-  body?: ResponseBodyName | 'metrics' | 'openapi' | 'html' | 'asset';
+  body?: ResponseBodyName | 'metrics' | 'openapi' | 'html' | 'asset' | 'allow';
   /** Headers always present on this response (X-Request-Id is on every response). */
   headers?: HeaderName[];
 }
@@ -37,7 +46,7 @@ export interface Route {
   operationId: string;
   summary: string;
   description?: string;
-  tag: 'items' | 'admin' | 'operations' | 'documentation';
+  tag: 'items' | 'admin' | 'operations' | 'documentation' | 'cors';
   /** apiKey: `Authorization: Bearer <api key>`; admin: `Authorization: Bearer $KV_ADMIN_TOKEN`. */
   auth: 'apiKey' | 'admin' | 'none';
   /** The scope an API key needs (every key has read). */
@@ -64,9 +73,12 @@ export const COMMON_ERRORS: Partial<Record<number, ErrorCode[]>> = {
   503: ['unavailable'],
 };
 
-/** Data routes: an API key, its rate limits, and the failed-authentication throttle. */
-const DATA_ERRORS = { 401: ['unauthorized'], 429: ['rate_limited'] } satisfies Partial<Record<number, ErrorCode[]>>;
-/** Admin routes: 404 on every one when no admin token is configured. */
+/**
+ * Data routes: an API key, its rate limits, and the failed-authentication throttle; 404 on the
+ * internal port when KV_INTERNAL_PORT is set.
+ */
+const DATA_ERRORS = { 401: ['unauthorized'], 404: ['not_found'], 429: ['rate_limited'] } satisfies Partial<Record<number, ErrorCode[]>>;
+/** Admin routes: 404 on every one when no admin token is configured, and on the public port when KV_INTERNAL_PORT is set. */
 const ADMIN_ERRORS = { 401: ['unauthorized'], 404: ['not_found'], 429: ['rate_limited'] } satisfies Partial<
   Record<number, ErrorCode[]>
 >;
@@ -279,7 +291,8 @@ export const ROUTES: readonly Route[] = [
     auth: 'none',
     query: 'noQuery',
     responses: { 200: { description: 'Metrics in the Prometheus text format.', body: 'metrics' } },
-    errors: {},
+    // On the public port when KV_INTERNAL_PORT is set: only the internal one serves it.
+    errors: { 404: ['not_found'] },
   },
   {
     method: 'get',
@@ -315,6 +328,40 @@ export const ROUTES: readonly Route[] = [
     responses: { 200: { description: 'The file.', body: 'asset' } },
     errors: { 404: ['not_found'] },
   },
+];
+
+/**
+ * CORS preflights, one per path: answered before authentication when KV_CORS_ORIGINS is set (204,
+ * or 403 for an origin not on the list); without it an OPTIONS request is like any other call
+ * (401 without a key on /kv and /admin; elsewhere Express's own answer, the methods in Allow).
+ */
+function preflight(path: string, auth: Route['auth']): Route {
+  const operation = path.split(/[^A-Za-z0-9]+/).filter(Boolean).map((word) => word[0].toUpperCase() + word.slice(1));
+  return {
+    method: 'options',
+    path,
+    operationId: `preflight${operation.join('') || 'Root'}`,
+    summary: 'CORS preflight',
+    tag: 'cors',
+    auth: 'none',
+    responses: {
+      204: {
+        description: 'A preflight from an allowed origin (KV_CORS_ORIGINS).',
+        headers: ['Access-Control-Allow-Origin', 'Access-Control-Allow-Methods', 'Access-Control-Allow-Headers', 'Access-Control-Max-Age'],
+      },
+      ...(auth === 'none' ? { 200: { description: 'Without KV_CORS_ORIGINS: the methods of this path.', body: 'allow', headers: ['Allow'] } } : {}),
+    },
+    errors: {
+      403: ['forbidden'],
+      ...(auth === 'none' ? {} : auth === 'apiKey' ? DATA_ERRORS : ADMIN_ERRORS),
+    },
+  };
+}
+
+/** Every route with the CORS preflight of each path. */
+export const ALL_ROUTES: readonly Route[] = [
+  ...ROUTES,
+  ...[...new Map(ROUTES.map((route) => [route.path, route.auth])).entries()].map(([path, auth]) => preflight(path, auth)),
 ];
 
 /** Every error status of a route with its codes: the route's own and those any route may answer. */
@@ -361,7 +408,7 @@ export function findRoute(method: string, path: string): Route | undefined {
   if (template === undefined) return undefined;
   const lower = method.toLowerCase();
   return (
-    ROUTES.find((route) => route.path === template && route.method === lower) ??
+    ALL_ROUTES.find((route) => route.path === template && route.method === lower) ??
     (lower === 'head' ? ROUTES.find((route) => route.path === template && route.method === 'get') : undefined)
   );
 }

@@ -134,6 +134,9 @@ describe('the routes against the document', () => {
       expect.stringMatching(/header Retry-After: .*must match pattern/),
     ]);
     expect(check({ ...seen, status: 404, text: '{"error":{"code":"invalid_key","message":"x"}}' })).toEqual([
+      expect.stringMatching(/body .*code must be equal to one of the allowed values/),
+    ]);
+    expect(check({ ...seen, status: 412, text: '{"error":{"code":"precondition_failed","message":"x"}}' })).toEqual([
       expect.stringMatching(/status not declared/),
     ]);
     expect(check({ method: 'GET', path: '/kv/items/k', status: 200, headers: seen.headers, text: '{"data":{}}' })).toEqual([
