@@ -9,11 +9,10 @@ import { errorHandler } from '../../src/http/error-handler';
 import { openApiRoutes } from '../../src/http/openapi-routes';
 import { ALL_ROUTES, ROUTES } from '../../src/http/routes';
 import { appOn, testConfig } from '../helpers/app';
+import { CHROMIUM, CHROMIUM_ARGS, describeBrowser } from '../helpers/browser';
 import { createTestStore, type TestStore } from '../helpers/stores';
 
-const CHROMIUM = '/usr/bin/chromium';
-
-describe('the /docs page in Chromium', () => {
+describeBrowser('the /docs page in Chromium', () => {
   let testStore: TestStore;
   let server: http.Server;
   let base: string;
@@ -30,7 +29,7 @@ describe('the /docs page in Chromium', () => {
     server = http.createServer(app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   }, 60_000);
 
   afterAll(async () => {
