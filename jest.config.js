@@ -13,6 +13,8 @@ const common = {
   rootDir: __dirname,
   roots: ['<rootDir>/test'],
   testTimeout: 20000,
+  // Every response a suite receives through supertest is checked against the OpenAPI document.
+  setupFilesAfterEnv: ['<rootDir>/test/setup/openapi-contract.ts'],
 };
 
 module.exports = {

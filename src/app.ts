@@ -8,6 +8,7 @@ import { Authenticator, bearerToken } from './http/auth';
 import { adminRoutes } from './http/admin';
 import { cors } from './http/cors';
 import { requestDeadline } from './http/deadline';
+import { openApiRoutes } from './http/openapi-routes';
 import { errorHandler, notFoundHandler, sendError } from './http/error-handler';
 import { itemRoutes } from './http/items';
 import { accountRateLimit, authFailureLimit, type RateLimitStoreFactory } from './http/rate-limits';
@@ -80,6 +81,9 @@ export function createApp(deps: AppDeps): express.Express {
       res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     });
   }
+
+  // The API's own description, without authentication, on the surface clients use.
+  if (servesPublic) app.use(openApiRoutes(config));
 
   const authenticator = new Authenticator(store, config);
   const isAdmin = (req: express.Request) => {
