@@ -3,7 +3,7 @@
 import express from 'express';
 import type { Logger } from 'pino';
 import type { Config } from './config';
-import type { KvStore } from './store/types';
+import type { KvStore, RateLimitStoreFactory } from './store/types';
 import { Authenticator, bearerToken } from './http/auth';
 import { adminRoutes } from './http/admin';
 import { cors } from './http/cors';
@@ -11,7 +11,7 @@ import { requestDeadline } from './http/deadline';
 import { openApiRoutes } from './http/openapi-routes';
 import { errorHandler, notFoundHandler, sendError } from './http/error-handler';
 import { itemRoutes } from './http/items';
-import { accountRateLimit, authFailureLimit, type RateLimitStoreFactory } from './http/rate-limits';
+import { accountRateLimit, authFailureLimit } from './http/rate-limits';
 import { parseQuery } from './http/query';
 import { createValidators } from './http/schemas';
 import { secretsEqual } from './api-keys';

@@ -1,19 +1,35 @@
 // The AppError family: every failure a client can see, with its status, stable code and envelope.
 
-export type ErrorCode =
-  | 'invalid_json'
-  | 'invalid_request'
-  | 'invalid_key'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'quota_exceeded'
-  | 'not_found'
-  | 'precondition_failed'
-  | 'value_too_large'
-  | 'unsupported_media_type'
-  | 'rate_limited'
-  | 'unavailable'
-  | 'internal';
+/**
+ * Every error a client can get: its code, its HTTP status and what it means. The one table of
+ * them: an AppError takes its status from here, and the API document prints it.
+ */
+export const ERROR_TABLE = {
+  invalid_request: {
+    status: 400,
+    meaning: 'The request is not valid: a field, a query parameter, a header or the request itself (also 408, 417 and 431 from the HTTP layer). `details` lists what.',
+  },
+  invalid_json: { status: 400, meaning: 'The body is not JSON, or not decodable with its Content-Encoding.' },
+  invalid_key: { status: 400, meaning: 'The key is empty, too long, has control characters or is not valid percent-encoded UTF-8.' },
+  unauthorized: { status: 401, meaning: 'No valid API key (or admin token) in `Authorization: Bearer …`.' },
+  forbidden: { status: 403, meaning: 'The API key lacks the scope.' },
+  quota_exceeded: { status: 403, meaning: 'The account is at its key limit; `limit` says which.' },
+  not_found: { status: 404, meaning: 'No such key, account, API key or route.' },
+  precondition_failed: { status: 412, meaning: 'A condition on the version did not hold; `currentVersion` is the version now (null: no such key).' },
+  value_too_large: { status: 413, meaning: 'The value (as compact JSON) or the body is over the limit.' },
+  unsupported_media_type: {
+    status: 415,
+    meaning: 'The body is not `application/json`, or its Content-Encoding is not identity, gzip, deflate or br.',
+  },
+  rate_limited: { status: 429, meaning: 'Over the rate limit; retry after `Retry-After` seconds (also `retryAfter`).' },
+  internal: { status: 500, meaning: 'A bug; the request id is in the log.' },
+  unavailable: {
+    status: 503,
+    meaning: 'The store cannot be reached, or the request ran past its deadline; retry after `Retry-After`. A write may or may not have been applied.',
+  },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_TABLE;
 
 /** One line of `details` on a 400: where in the request, and what is wrong there. */
 export interface ErrorDetail {
@@ -23,14 +39,17 @@ export interface ErrorDetail {
 
 /** A failure with a stable code. `extra` fields are merged into the error object of the envelope. */
 export class AppError extends Error {
+  /** From ERROR_TABLE: a code always has the same status. */
+  readonly status: number;
+
   constructor(
-    readonly status: number,
     readonly code: ErrorCode,
     message: string,
     readonly extra: Record<string, unknown> = {},
   ) {
     super(message);
     this.name = 'AppError';
+    this.status = ERROR_TABLE[code].status;
   }
 
   toJSON(): { error: Record<string, unknown> } {
@@ -38,14 +57,13 @@ export class AppError extends Error {
   }
 }
 
-export const invalidJson = (message = 'The request body is not valid JSON.') => new AppError(400, 'invalid_json', message);
+export const invalidJson = (message = 'The request body is not valid JSON.') => new AppError('invalid_json', message);
 
 /** At most this many `details` are sent; `omittedDetails` counts the rest, so an error stays small. */
 export const MAX_ERROR_DETAILS = 10;
 
 export const invalidRequest = (details: ErrorDetail[], message = 'The request is not valid.') =>
   new AppError(
-    400,
     'invalid_request',
     message,
     details.length > MAX_ERROR_DETAILS
@@ -53,37 +71,37 @@ export const invalidRequest = (details: ErrorDetail[], message = 'The request is
       : { details },
   );
 
-export const invalidKey = (message: string) => new AppError(400, 'invalid_key', message);
+export const invalidKey = (message: string) => new AppError('invalid_key', message);
 
-export const unauthorized = () => new AppError(401, 'unauthorized', 'A valid API key is required.');
+export const unauthorized = () => new AppError('unauthorized', 'A valid API key is required.');
 
-export const adminUnauthorized = () => new AppError(401, 'unauthorized', 'A valid admin token (KV_ADMIN_TOKEN) is required.');
+export const adminUnauthorized = () => new AppError('unauthorized', 'A valid admin token (KV_ADMIN_TOKEN) is required.');
 
 export const forbidden = (message = 'This API key lacks the scope for this request.') =>
-  new AppError(403, 'forbidden', message);
+  new AppError('forbidden', message);
 
 export const quotaExceeded = (maxKeys: number) =>
-  new AppError(403, 'quota_exceeded', `The account is at its limit of ${maxKeys} keys.`, { limit: maxKeys });
+  new AppError('quota_exceeded', `The account is at its limit of ${maxKeys} keys.`, { limit: maxKeys });
 
-export const notFound = (message = 'No such key.') => new AppError(404, 'not_found', message);
+export const notFound = (message = 'No such key.') => new AppError('not_found', message);
 
 export const preconditionFailed = (currentVersion: string | null) =>
-  new AppError(412, 'precondition_failed', 'The condition on the current version did not hold.', { currentVersion });
+  new AppError('precondition_failed', 'The condition on the current version did not hold.', { currentVersion });
 
-export const valueTooLarge = (message: string) => new AppError(413, 'value_too_large', message);
+export const valueTooLarge = (message: string) => new AppError('value_too_large', message);
 
 export const unsupportedMediaType = (message = 'The request body must be application/json.') =>
-  new AppError(415, 'unsupported_media_type', message);
+  new AppError('unsupported_media_type', message);
 
 export const rateLimited = (retryAfterSeconds: number, message = 'Too many requests for this account; retry later.') =>
-  new AppError(429, 'rate_limited', message, { retryAfter: retryAfterSeconds });
+  new AppError('rate_limited', message, { retryAfter: retryAfterSeconds });
 
-export const internal = () => new AppError(500, 'internal', 'Internal error.');
+export const internal = () => new AppError('internal', 'Internal error.');
 
 /** Thrown by a store when it cannot reach its backend; nothing was half-written. */
 export class StoreUnavailableError extends AppError {
   constructor(override readonly cause?: unknown) {
-    super(503, 'unavailable', 'The store cannot be reached; retry later.');
+    super('unavailable', 'The store cannot be reached; retry later.');
     this.name = 'StoreUnavailableError';
   }
 }

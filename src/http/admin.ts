@@ -25,8 +25,8 @@ const ADMIN_BODY_DEPTH = 4;
 const ACCOUNT_ID = /^(default|acc_[0-9a-f]{20})$/;
 const KEY_ID = /^key_[0-9a-f]{20}$/;
 
-const accountNotFound = () => new AppError(404, 'not_found', 'No such account.');
-const keyNotFound = () => new AppError(404, 'not_found', 'No such API key.');
+const accountNotFound = () => new AppError('not_found', 'No such account.');
+const keyNotFound = () => new AppError('not_found', 'No such API key.');
 
 /** A new key record and its secret; the secret leaves the process only in the 201 response. */
 export function newApiKey(accountId: string, scopes: Scope[], name: string | null, secret = generateApiKeySecret()) {
@@ -48,7 +48,7 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
   const adminToken = config.adminToken;
 
   router.use((_req, _res, next) => {
-    if (adminToken === undefined) throw new AppError(404, 'not_found', 'No such route.');
+    if (adminToken === undefined) throw new AppError('not_found', 'No such route.');
     next();
   });
   router.use(deps.limitAuthFailures, (req, _res, next) => {

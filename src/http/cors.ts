@@ -31,7 +31,7 @@ export function cors(origins: string[] | '*'): RequestHandler | undefined {
     if (origins !== '*') res.vary('Origin');
     const preflight = req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
     if (origin === undefined || !allowed(origin)) {
-      if (preflight) throw new AppError(403, 'forbidden', 'This origin may not call the API from a browser (KV_CORS_ORIGINS).');
+      if (preflight) throw new AppError('forbidden', 'This origin may not call the API from a browser (KV_CORS_ORIGINS).');
       return next();
     }
     res.setHeader('Access-Control-Allow-Origin', origins === '*' ? '*' : origin);

@@ -2,7 +2,7 @@
 
 import type { Config } from '../config';
 import type { ErrorCode } from '../errors';
-import { MAX_ERROR_DETAILS } from '../errors';
+import { ERROR_TABLE, MAX_ERROR_DETAILS } from '../errors';
 import { ALL_ROUTES, routeErrors, type HeaderName, type Route, type SuccessResponse } from './routes';
 import { requestSchemas } from './schemas';
 
@@ -10,21 +10,8 @@ type Schema = Record<string, unknown>;
 
 export type OpenApiConfig = Pick<Config, 'maxTtlSeconds' | 'maxKeyBytes' | 'maxValueBytes'>;
 
-const ERROR_TABLE: [ErrorCode, number, string][] = [
-  ['invalid_request', 400, 'The request is not valid: a field, a query parameter, a header or the request itself (also 408, 417 and 431 from the HTTP layer). `details` lists what.'],
-  ['invalid_json', 400, 'The body is not JSON, or not decodable with its Content-Encoding.'],
-  ['invalid_key', 400, 'The key is empty, too long, has control characters or is not valid percent-encoded UTF-8.'],
-  ['unauthorized', 401, 'No valid API key (or admin token) in `Authorization: Bearer …`.'],
-  ['forbidden', 403, 'The API key lacks the scope.'],
-  ['quota_exceeded', 403, 'The account is at its key limit; `limit` says which.'],
-  ['not_found', 404, 'No such key, account, API key or route.'],
-  ['precondition_failed', 412, 'A condition on the version did not hold; `currentVersion` is the version now (null: no such key).'],
-  ['value_too_large', 413, 'The value (as compact JSON) or the body is over the limit.'],
-  ['unsupported_media_type', 415, 'The body is not `application/json`, or its Content-Encoding is not identity, gzip, deflate or br.'],
-  ['rate_limited', 429, 'Over the rate limit; retry after `Retry-After` seconds (also `retryAfter`).'],
-  ['internal', 500, 'A bug; the request id is in the log.'],
-  ['unavailable', 503, 'The store cannot be reached, or the request ran past its deadline; retry after `Retry-After`. A write may or may not have been applied.'],
-];
+/** The error table as rows, in the order the document prints it. */
+const ERROR_ROWS = Object.entries(ERROR_TABLE).map(([code, { status, meaning }]) => [code as ErrorCode, status, meaning] as const);
 
 const isoTime = { type: 'string', format: 'date-time' } as const;
 const isoTimeOrNull = { type: ['string', 'null'], format: 'date-time' } as const;
@@ -100,7 +87,7 @@ function responseSchemas(): Record<string, Schema> {
       {
         error: object(
           {
-            code: { enum: ERROR_TABLE.map(([code]) => code) },
+            code: { enum: ERROR_ROWS.map(([code]) => code) },
             message: { type: 'string' },
             details: {
               type: 'array',
@@ -283,7 +270,7 @@ export function openApiDocument(config: OpenApiConfig) {
   const errorTable = [
     '| code | status | meaning |',
     '|---|---|---|',
-    ...ERROR_TABLE.map(([code, status, meaning]) => `| \`${code}\` | ${status} | ${meaning} |`),
+    ...ERROR_ROWS.map(([code, status, meaning]) => `| \`${code}\` | ${status} | ${meaning} |`),
   ].join('\n');
   return {
     openapi: '3.1.0',

@@ -2,14 +2,14 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
-import { ipKeyGenerator, rateLimit, type RateLimitInfo, type Store } from 'express-rate-limit';
+import { ipKeyGenerator, rateLimit, type RateLimitInfo } from 'express-rate-limit';
 import type { Logger } from 'pino';
 import { rateLimited } from '../errors';
 import { isAuthCheckLedger, LocalAuthCheckLedger, type AuthCheckLedger, type AuthCheckReservation } from '../store/auth-checks';
+import type { RateLimitStoreFactory } from '../store/types';
 import { authContext } from './auth';
 
-/** Makes the store for one limiter; `name` keeps the limiters' counters apart. */
-export type RateLimitStoreFactory = (name: string) => Store;
+
 
 /** Told of every request a limiter refuses, by limiter name (for metrics). */
 export type OnLimited = (limiter: string) => void;

@@ -2,7 +2,7 @@
 
 import { MemoryStore } from 'express-rate-limit';
 import type { StoreConfig } from '../config';
-import type { RateLimitStoreFactory } from '../http/rate-limits';
+import type { RateLimitStoreFactory } from './types';
 import type { KvStore } from './types';
 import { createRedisRateLimitStore } from './redis/rate-limit-store';
 import { RedisStore, type RedisStoreOptions } from './redis/redis-store';

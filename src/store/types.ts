@@ -1,5 +1,6 @@
 // The KvStore contract every backend implements, and the outcomes it returns. Nothing backend-specific.
 
+import type { Store } from 'express-rate-limit';
 import type { Limits } from '../config';
 
 /** Times are Unix epoch milliseconds, taken from the store's own clock where expiry depends on them. */
@@ -131,3 +132,6 @@ export interface KvStore {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** Makes the store for one limiter; `name` keeps the limiters' counters apart. */
+export type RateLimitStoreFactory = (name: string) => Store;

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MemoryStore } from 'express-rate-limit';
-import type { RateLimitStoreFactory } from '../../src/http/rate-limits';
+import type { RateLimitStoreFactory } from '../../src/store/types';
 import { createRedisRateLimitStore } from '../../src/store/redis/rate-limit-store';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
 import type { KvStore } from '../../src/store/types';
