@@ -4,11 +4,10 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { nginxBinary } from '../helpers/topology';
-import { freePort, stopProcess } from '../helpers/processes';
+import { canConnect, freePort, stopProcess } from '../helpers/processes';
 import { readText } from './deployment-files';
 import { only, parseNginxConf, serializeNginxConf, type Directive } from './nginx-conf';
 
@@ -72,16 +71,6 @@ export function localNginxConf(text: string, options: { dir: string; port: numbe
   return serializeNginxConf(local);
 }
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 /** Starts nginx (foreground, stopped by PID) on deploy/nginx.conf in front of `upstreams`. */
 export async function startShippedNginx(upstreams: UpstreamServer[]): Promise<LocalNginx> {
