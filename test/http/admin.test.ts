@@ -1,8 +1,9 @@
 // The admin routes over HTTP: accounts, API keys, limit overrides, and how keys are stored.
 
-import request, { type Response } from 'supertest';
+import request from 'supertest';
 import { createHash } from 'node:crypto';
 import { ADMIN_TOKEN, createTestApp, describeStore, type TestApp } from '../helpers/app';
+import { expectError } from '../helpers/envelope';
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/;
 const ACCOUNT_ID = /^acc_[0-9a-z]+$/;
@@ -11,15 +12,6 @@ const KEY_ID = /^key_[0-9a-z]+$/;
 const API_KEY = /^kv_[A-Za-z0-9_-]{22,}$/;
 const DEFAULT_LIMITS = { maxKeys: 1_000_000, readsPerSecond: 1000, writesPerSecond: 1000 };
 const ADMIN = `Bearer ${ADMIN_TOKEN}`;
-
-/** The error envelope: only `error`, with a code and a message; never the admin token. */
-function expectError(res: Response, status: number, code: string) {
-  expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status, code });
-  expect(Object.keys(res.body)).toEqual(['error']);
-  expect(res.body.error).toMatchObject({ code, message: expect.any(String) });
-  expect(res.body.error).not.toHaveProperty('stack');
-  expect(res.text).not.toContain(ADMIN_TOKEN);
-}
 
 describeStore('admin routes', () => {
   let t: TestApp;

@@ -2,17 +2,11 @@
 
 import request, { type Response } from 'supertest';
 import { createTestApp, describeStore, type TestApp } from '../helpers/app';
+import { expectError } from '../helpers/envelope';
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/;
 
 /** The error envelope: only `error`, with a code, a message and the given extra fields. */
-function expectError(res: Response, status: number, code: string, extra: Record<string, unknown> = {}) {
-  expect(res.status).toBe(status);
-  expect(Object.keys(res.body)).toEqual(['error']);
-  expect(res.body.error).toMatchObject({ code, message: expect.any(String), ...extra });
-  expect(res.body.error).not.toHaveProperty('stack');
-}
-
 /** The success body of a PUT: the item without its value, and the ETag header equal to its version. */
 function expectWriteEnvelope(res: Response, status: number, key: string) {
   expect(res.status).toBe(status);
