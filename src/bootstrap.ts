@@ -1,10 +1,8 @@
 // First start on an empty store: the `default` account and its API key, created exactly once.
 
 import type { Logger } from 'pino';
+import { DEFAULT_ACCOUNT_ID, newApiKey } from './accounts';
 import type { KvStore } from './store/types';
-import { newApiKey } from './http/admin';
-
-export const DEFAULT_ACCOUNT_ID = 'default';
 
 /**
  * Creates the `default` account unless it exists. The store creates an account atomically and only

@@ -1,13 +1,10 @@
 // The only reader of process.env: one table of settings, each parsed and checked at start-up.
 
 import fs from 'node:fs';
+import type { Limits } from './limits';
 
-/** Defaults and bounds of the per-account limits; each can be overridden per account by an admin. */
-export interface Limits {
-  maxKeys: number;
-  readsPerSecond: number;
-  writesPerSecond: number;
-}
+// Until http/admin.ts imports it from limits.ts (it is being edited elsewhere); removed then.
+export type { Limits } from './limits';
 
 export interface HostPort {
   host: string;
@@ -44,6 +41,7 @@ export interface Config {
   maxKeyBytes: number;
   maxValueBytes: number;
   maxTtlSeconds: number;
+  /** The defaults of the per-account limits. */
   limits: Limits;
   /** Failed authentications per minute per client IP before that IP gets 429 for the rest of the minute. */
   authFailuresPerMinute: number;

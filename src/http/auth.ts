@@ -1,9 +1,10 @@
 // API key authentication with an in-process cache that every replica invalidates within a second.
 
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { Config, Limits } from '../config';
+import type { Config } from '../config';
+import { effectiveLimits, type Limits } from '../limits';
 import { forbidden, unauthorized } from '../errors';
-import { hashApiKey } from '../api-keys';
+import { hashApiKey } from '../accounts';
 import type { Account, ApiKeyInfo, KvStore, Scope } from '../store/types';
 
 /** Who is calling: set on res.locals.auth by `authenticate`. */
@@ -25,10 +26,6 @@ const CACHE_MAX_ENTRIES = 10_000;
 interface CacheEntry {
   auth: AuthContext;
   expires: number;
-}
-
-export function effectiveLimits(defaults: Limits, account: Account): Limits {
-  return { ...defaults, ...account.limitOverrides };
 }
 
 /** The bearer token of the request, or undefined. */
@@ -103,7 +100,7 @@ export class Authenticator {
 }
 
 function toAuthContext(apiKey: ApiKeyInfo, account: Account, defaults: Limits): AuthContext {
-  return { accountId: account.id, keyId: apiKey.id, scopes: apiKey.scopes, limits: effectiveLimits(defaults, account) };
+  return { accountId: account.id, keyId: apiKey.id, scopes: apiKey.scopes, limits: effectiveLimits(defaults, account.limitOverrides) };
 }
 
 /** Middleware: 403 forbidden unless the key has the scope. */

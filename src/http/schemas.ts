@@ -3,8 +3,14 @@
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
 import type { Config } from '../config';
 import { invalidRequest, type ErrorDetail } from '../errors';
+import { LIMIT_NAMES, type Limits } from '../limits';
 
 const positiveInteger = { type: 'integer', minimum: 1, maximum: 1_000_000_000 } as const;
+
+/** The same schema for every limit, so a limit added to limits.ts is accepted by the admin routes too. */
+function limitProperties<T>(schema: T): Record<keyof Limits, T> {
+  return Object.fromEntries(LIMIT_NAMES.map((name) => [name, schema])) as Record<keyof Limits, T>;
+}
 
 /** Builds the schemas; some bounds come from the configuration. */
 export function requestSchemas(config: Pick<Config, 'maxTtlSeconds' | 'maxKeyBytes'>) {
@@ -50,7 +56,7 @@ export function requestSchemas(config: Pick<Config, 'maxTtlSeconds' | 'maxKeyByt
         limits: {
           type: 'object',
           additionalProperties: false,
-          properties: { maxKeys: positiveInteger, readsPerSecond: positiveInteger, writesPerSecond: positiveInteger },
+          properties: limitProperties(positiveInteger),
         },
       },
     },
@@ -63,11 +69,7 @@ export function requestSchemas(config: Pick<Config, 'maxTtlSeconds' | 'maxKeyByt
           type: 'object',
           additionalProperties: false,
           description: 'null clears an override, so the configured default applies.',
-          properties: {
-            maxKeys: { anyOf: [positiveInteger, { type: 'null' }] },
-            readsPerSecond: { anyOf: [positiveInteger, { type: 'null' }] },
-            writesPerSecond: { anyOf: [positiveInteger, { type: 'null' }] },
-          },
+          properties: limitProperties({ anyOf: [positiveInteger, { type: 'null' }] } as const),
         },
       },
     },

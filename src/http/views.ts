@@ -1,8 +1,7 @@
 // How stored records look on the wire: ISO-8601 UTC times, effective limits, never a secret.
 
-import type { Limits } from '../config';
+import { effectiveLimits, type Limits } from '../limits';
 import type { Account, ApiKeyInfo, Item, ItemMeta, ListedItem } from '../store/types';
-import { effectiveLimits } from './auth';
 
 export const iso = (ms: number) => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
@@ -37,7 +36,7 @@ export function accountView(account: Account, defaults: Limits) {
   return {
     id: account.id,
     name: account.name,
-    limits: effectiveLimits(defaults, account),
+    limits: effectiveLimits(defaults, account.limitOverrides),
     limitOverrides: account.limitOverrides,
     createdAt: iso(account.createdAt),
   };

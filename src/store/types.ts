@@ -1,7 +1,7 @@
 // The KvStore contract every backend implements, and the outcomes it returns. Nothing backend-specific.
 
 import type { Store } from 'express-rate-limit';
-import type { Limits } from '../config';
+import type { LimitOverrides, LimitsPatch } from '../limits';
 
 /** Times are Unix epoch milliseconds, taken from the store's own clock where expiry depends on them. */
 export interface ItemMeta {
@@ -74,7 +74,7 @@ export interface Account {
   id: string;
   name: string | null;
   /** Only the limits an admin has set for this account; the rest come from the configuration. */
-  limitOverrides: Partial<Limits>;
+  limitOverrides: LimitOverrides;
   createdAt: number;
 }
 
@@ -91,8 +91,8 @@ export interface ApiKeyRecord {
 
 export type ApiKeyInfo = Omit<ApiKeyRecord, 'hash'>;
 
-/** `null` clears an override, so the configured default applies again. */
-export type LimitsPatch = { [K in keyof Limits]?: number | null };
+// Until http/admin.ts imports it from limits.ts (it is being edited elsewhere); removed then.
+export type { LimitsPatch } from '../limits';
 
 /** What a replica must forget from its caches; `all` after the store may have missed messages. */
 export type Invalidation = { kind: 'apiKey'; hash: string } | { kind: 'account'; id: string } | { kind: 'all' };

@@ -10,7 +10,6 @@ import type {
   Invalidation,
   Item,
   KvStore,
-  LimitsPatch,
   ListPage,
   ListRequest,
   Scope,
@@ -18,7 +17,8 @@ import type {
   SetRequest,
   WriteCondition,
 } from '../types';
-import type { Limits, RedisConnection } from '../../config';
+import type { RedisConnection } from '../../config';
+import { LIMIT_NAMES, type LimitOverrides, type LimitsPatch } from '../../limits';
 import { ConnectionProblems, connectRedis, primaries, type RedisClient } from './connection';
 import { RedisKeys } from './keys';
 import { loadScripts } from './scripts';
@@ -27,8 +27,6 @@ import { parseItem } from './item-codec';
 
 /** Expired index entries collected per script call: bounded work, amortised over writes and reads. */
 const SWEEP_BATCH = 100;
-
-const LIMIT_NAMES: (keyof Limits)[] = ['maxKeys', 'readsPerSecond', 'writesPerSecond'];
 
 type ScriptReply = (string | number | null)[];
 
@@ -391,7 +389,7 @@ export function lexRange(prefix: string, after: string | undefined): { start: st
 
 function parseAccount(fields: Record<string, string>): Account | null {
   if (!fields.id) return null;
-  const limitOverrides: Partial<Limits> = {};
+  const limitOverrides: LimitOverrides = {};
   for (const name of LIMIT_NAMES) {
     const value = fields[`limit:${name}`];
     if (value !== undefined) limitOverrides[name] = Number(value);

@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { Limits } from '../../config';
+import { LIMIT_NAMES, type LimitOverrides, type Limits, type LimitsPatch } from '../../limits';
 import { StoreUnavailableError } from '../../errors';
 import type {
   Account,
@@ -14,7 +14,6 @@ import type {
   Invalidation,
   Item,
   KvStore,
-  LimitsPatch,
   ListPage,
   ListRequest,
   Scope,
@@ -32,7 +31,7 @@ const BACKGROUND_SWEEP_BATCH = 1000;
 const BACKGROUND_SWEEP_MS = 1000;
 
 /** Column of each limit override. */
-const LIMIT_COLUMNS: Record<keyof Limits, string> = {
+const LIMIT_COLUMNS: Record<keyof Limits, 'max_keys' | 'reads_per_second' | 'writes_per_second'> = {
   maxKeys: 'max_keys',
   readsPerSecond: 'reads_per_second',
   writesPerSecond: 'writes_per_second',
@@ -284,7 +283,7 @@ export class SqliteStore implements KvStore {
   }
 
   async updateAccountLimits(id: string, patch: LimitsPatch): Promise<Account | null> {
-    const names = (Object.keys(LIMIT_COLUMNS) as (keyof Limits)[]).filter((name) => patch[name] !== undefined);
+    const names = LIMIT_NAMES.filter((name) => patch[name] !== undefined);
     const update = this.db.transaction((): AccountRow | undefined => {
       if (names.length > 0) {
         const assignments = names.map((name) => `${LIMIT_COLUMNS[name]} = ?`).join(', ');
@@ -406,9 +405,10 @@ export class SqliteStore implements KvStore {
 }
 
 function toAccount(row: AccountRow): Account {
-  const limitOverrides: Partial<Limits> = {};
-  for (const [name, column] of Object.entries(LIMIT_COLUMNS) as [keyof Limits, keyof AccountRow][]) {
-    if (row[column] !== null) limitOverrides[name] = row[column] as number;
+  const limitOverrides: LimitOverrides = {};
+  for (const name of LIMIT_NAMES) {
+    const value = row[LIMIT_COLUMNS[name]];
+    if (value !== null) limitOverrides[name] = value;
   }
   return { id: row.id, name: row.name, limitOverrides, createdAt: row.created_at };
 }
