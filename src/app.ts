@@ -13,6 +13,7 @@ import { errorHandler, notFoundHandler, sendError } from './http/error-handler';
 import { itemRoutes } from './http/items';
 import { accountRateLimit, authFailureLimit } from './http/rate-limits';
 import { parseQuery } from './http/query';
+import { bindRoutes } from './http/routes';
 import { createValidators } from './http/schemas';
 import { secretsEqual } from './api-keys';
 import { observeRequests } from './http/observability';
@@ -62,11 +63,12 @@ export function createApp(deps: AppDeps): express.Express {
   if (config.store.kind === 'redis') app.use(requestDeadline(config.store.commandTimeoutMs, sendError));
 
   const validators = createValidators(config);
-  app.get('/healthz', (req, res) => {
+  const route = bindRoutes(app.router);
+  route('getHealth', (req, res) => {
     validators.noQuery('query', req.query);
     res.json({ data: { status: 'ok' } });
   });
-  app.get('/readyz', async (req, res) => {
+  route('getReadiness', async (req, res) => {
     validators.noQuery('query', req.query);
     if (!deps.isReady()) {
       res.status(503).json({ error: { code: 'unavailable', message: 'Not ready.' } });
@@ -76,7 +78,7 @@ export function createApp(deps: AppDeps): express.Express {
     res.json({ data: { status: 'ready', store: store.kind } });
   });
   if (servesInternal) {
-    app.get('/metrics', async (req, res) => {
+    route('getMetrics', async (req, res) => {
       validators.noQuery('query', req.query);
       res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     });

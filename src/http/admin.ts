@@ -7,6 +7,7 @@ import { generateApiKeySecret, hashApiKey, randomId, secretsEqual } from '../api
 import type { ApiKeyRecord, KvStore, LimitsPatch, Scope } from '../store/types';
 import { bearerToken } from './auth';
 import { bodyFields, rawBody, readJsonBody } from './body';
+import { bindRoutes } from './routes';
 import type { Validators } from './schemas';
 import { accountView, apiKeyView } from './views';
 
@@ -45,6 +46,7 @@ export function newApiKey(accountId: string, scopes: Scope[], name: string | nul
 export function adminRoutes(deps: AdminRoutesDeps): Router {
   const { config, store, validators } = deps;
   const router = Router();
+  const route = bindRoutes(router, '/admin');
   const adminToken = config.adminToken;
 
   router.use((_req, _res, next) => {
@@ -68,7 +70,7 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
     next();
   };
 
-  router.post('/accounts', readBody, jsonFields, async (_req, res) => {
+  route('createAccount', readBody, jsonFields, async (_req, res) => {
     validators.createAccountBody('body', res.locals.body);
     const body = res.locals.body as { name?: string; limits?: Partial<Limits> };
     const account = { id: randomId('acc'), name: body.name ?? null, limitOverrides: body.limits ?? {}, createdAt: Date.now() };
@@ -78,7 +80,7 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
     res.status(201).json({ data: { account: accountView(account, config.limits), apiKey: apiKeyView(record, secret) } });
   });
 
-  router.get('/accounts/:id', async (req, res) => {
+  route('getAccount', async (req, res) => {
     const id = req.params.id as string;
     const account = ACCOUNT_ID.test(id) ? await store.getAccount(id) : null;
     if (!account) throw accountNotFound();
@@ -88,7 +90,7 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
     });
   });
 
-  router.patch('/accounts/:id', readBody, jsonFields, async (req, res) => {
+  route('updateAccountLimits', readBody, jsonFields, async (req, res) => {
     validators.updateAccountBody('body', res.locals.body);
     const id = req.params.id as string;
     const { limits } = res.locals.body as { limits: LimitsPatch };
@@ -97,7 +99,7 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
     res.json({ data: { account: accountView(account, config.limits) } });
   });
 
-  router.post('/accounts/:id/keys', readBody, jsonFields, async (req, res) => {
+  route('createApiKey', readBody, jsonFields, async (req, res) => {
     validators.createApiKeyBody('body', res.locals.body);
     const id = req.params.id as string;
     const body = res.locals.body as { scopes: Scope[]; name?: string };
@@ -106,7 +108,7 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
     res.status(201).json({ data: { apiKey: apiKeyView(record, secret) } });
   });
 
-  router.delete('/keys/:keyId', async (req, res) => {
+  route('revokeApiKey', async (req, res) => {
     const keyId = req.params.keyId as string;
     if (!KEY_ID.test(keyId) || !(await store.revokeApiKey(keyId))) throw keyNotFound();
     res.status(204).end();

@@ -10,6 +10,7 @@ import { bodyFields, rawBody, readJsonBody } from './body';
 import { deleteCondition, etag, ifNoneMatchHits, putCondition } from './conditions';
 import { parseItemKey } from './item-key';
 import { compactJson } from './json-text';
+import { bindRoutes } from './routes';
 import { requestSchemas, type Validators } from './schemas';
 import { itemEnvelope, itemMetaView, listedItemView } from './views';
 
@@ -24,7 +25,6 @@ export interface ItemRoutesDeps {
 /** Value nesting allowed by SPEC; the body object around it is one more level. */
 const MAX_VALUE_DEPTH = 64;
 
-const ITEM_PATH = /^\/items\/.*$/;
 const ITEM_PREFIX_LENGTH = '/items/'.length;
 
 interface PutFields {
@@ -50,6 +50,7 @@ function decodeCursor(cursor: string): string {
 export function itemRoutes(deps: ItemRoutesDeps): Router {
   const { config, store, validators } = deps;
   const router = Router();
+  const route = bindRoutes(router, '/kv');
   const itemKey = (req: Request) => parseItemKey(req.path.slice(ITEM_PREFIX_LENGTH), config.maxKeyBytes);
   // Room for a pretty-printed value at the limit plus the other fields; the value itself is
   // measured exactly once compacted.
@@ -66,7 +67,7 @@ export function itemRoutes(deps: ItemRoutesDeps): Router {
     next();
   };
 
-  router.get(ITEM_PATH, prefetchItem, deps.limitReads, async (req, res) => {
+  const readItem: RequestHandler = async (req, res) => {
     validators.noQuery('query', req.query);
     const item = await (res.locals.item as Promise<Item | null>);
     if (!item) throw notFound();
@@ -82,9 +83,11 @@ export function itemRoutes(deps: ItemRoutesDeps): Router {
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
     res.setHeader('Content-Length', Buffer.byteLength(body));
     res.end(body);
-  });
+  };
+  route('headItem', prefetchItem, deps.limitReads, readItem);
+  route('getItem', prefetchItem, deps.limitReads, readItem);
 
-  router.put(ITEM_PATH, requireScope('write'), deps.limitWrites, rawBody(maxBodyBytes), async (req, res) => {
+  route('putItem', requireScope('write'), deps.limitWrites, rawBody(maxBodyBytes), async (req, res) => {
     const key = itemKey(req);
     validators.writeItemQuery('query', req.query);
     const body = readJsonBody(req, MAX_VALUE_DEPTH + 1);
@@ -111,7 +114,7 @@ export function itemRoutes(deps: ItemRoutesDeps): Router {
       .json({ data: itemMetaView(outcome.item) });
   });
 
-  router.delete(ITEM_PATH, requireScope('write'), deps.limitWrites, async (req, res) => {
+  route('deleteItem', requireScope('write'), deps.limitWrites, async (req, res) => {
     const key = itemKey(req);
     validators.writeItemQuery('query', req.query);
     const condition = deleteCondition((req.query as { ifVersion?: string }).ifVersion, req.headers);
@@ -120,7 +123,7 @@ export function itemRoutes(deps: ItemRoutesDeps): Router {
     res.status(204).end();
   });
 
-  router.get('/items', deps.limitReads, async (req, res) => {
+  route('listItems', deps.limitReads, async (req, res) => {
     const query = { ...req.query } as { prefix?: string; limit?: number; cursor?: string };
     validators.listItemsQuery('query', query);
     const page = await store.listItems(authContext(res).accountId, {
@@ -136,7 +139,7 @@ export function itemRoutes(deps: ItemRoutesDeps): Router {
     });
   });
 
-  router.get('/usage', deps.limitReads, async (req, res) => {
+  route('getUsage', deps.limitReads, async (req, res) => {
     validators.noQuery('query', req.query);
     const { accountId, limits } = authContext(res);
     const keys = await store.countKeys(accountId);

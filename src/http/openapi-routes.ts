@@ -4,6 +4,7 @@ import { Router } from 'express';
 import type { Config } from '../config';
 import { notFound } from '../errors';
 import { openApiDocument } from './openapi';
+import { bindRoutes } from './routes';
 import { createValidators } from './schemas';
 
 /**
@@ -14,6 +15,8 @@ const swaggerUiDir = (require('swagger-ui-dist/absolute-path.js') as () => strin
 
 /** What the page loads; the package's own index.html and initializer (which load a demo API from the internet) are not served. */
 const ASSETS = new Set(['swagger-ui.css', 'swagger-ui-bundle.js', 'favicon-32x32.png']);
+
+const INIT_FILE = 'kv-docs.js';
 
 /** Starts swagger-ui on /openapi.json. A file, not an inline script, so the page's CSP allows no inline code. */
 const INIT_SCRIPT = `window.addEventListener('load', function () {
@@ -39,7 +42,7 @@ const PAGE = `<!doctype html>
 <body>
 <div id="swagger-ui"></div>
 <script src="/docs/assets/swagger-ui-bundle.js"></script>
-<script src="/docs/assets/kv-docs.js"></script>
+<script src="/docs/assets/${INIT_FILE}"></script>
 </body>
 </html>
 `;
@@ -57,25 +60,27 @@ export const DOCS_CSP = [
 /** The documentation routes; they take no authentication. Mount at the root. */
 export function openApiRoutes(config: Pick<Config, 'maxTtlSeconds' | 'maxKeyBytes' | 'maxValueBytes'>): Router {
   const router = Router();
+  const route = bindRoutes(router);
   const validators = createValidators(config);
   const document = JSON.stringify(openApiDocument(config));
 
-  router.get('/openapi.json', (req, res) => {
+  route('getOpenApi', (req, res) => {
     validators.noQuery('query', req.query);
     res.type('application/json').send(document);
   });
-  router.get('/docs', (req, res) => {
+  route('getDocs', (req, res) => {
     validators.noQuery('query', req.query);
     res.setHeader('Content-Security-Policy', DOCS_CSP);
     res.type('html').send(PAGE);
   });
-  router.get('/docs/assets/kv-docs.js', (_req, res) => {
-    res.type('text/javascript').send(INIT_SCRIPT);
-  });
   // An allow-list and sendFile rather than express.static over the package directory: only what
   // the page loads is served, and other methods fall through to the app's no-route 404.
-  router.get('/docs/assets/:file', (req, res, next) => {
+  route('getDocsAsset', (req, res, next) => {
     const file = req.params.file as string;
+    if (file === INIT_FILE) {
+      res.type('text/javascript').send(INIT_SCRIPT);
+      return;
+    }
     if (!ASSETS.has(file)) throw notFound('No such file.');
     res.sendFile(file, { root: swaggerUiDir }, (error) => {
       if (error) next(error);

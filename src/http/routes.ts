@@ -1,6 +1,7 @@
-// The route table: every route the service answers, once. It feeds the metrics `route` label and
-// the OpenAPI document; a test checks the Express routers against it.
+// The route table: every route the service answers, once. It gives the Express routers their paths
+// (bindRoutes), the metrics `route` label (matchTemplate) and the OpenAPI document.
 
+import type { RequestHandler, Router } from 'express';
 import type { ErrorCode } from '../errors';
 import type { SchemaName } from './schemas';
 
@@ -396,6 +397,32 @@ function templatePattern(template: string): RegExp {
 const TEMPLATES = [...new Set(ROUTES.map((route) => route.path))]
   .sort((a, b) => (a.match(/\{/g)?.length ?? 0) - (b.match(/\{/g)?.length ?? 0))
   .map((template) => ({ template, pattern: templatePattern(template) }));
+
+/**
+ * The Express path of a template below the prefix its router is mounted at: a regular expression
+ * when `{key}` takes the rest of the path, `:name` segments otherwise.
+ */
+function expressPath(template: string, mount: string): string | RegExp {
+  if (!template.startsWith(`${mount}/`)) throw new Error(`route ${template} is not below the router's mount point ${mount}`);
+  const below = template.slice(mount.length);
+  return below.includes('{key}') ? templatePattern(below) : below.replace(/\{(\w+)\}/g, ':$1');
+}
+
+/** Registers the handlers of one documented operation, by its operationId, at the method and path the table gives it. */
+export type BindRoute = (operationId: string, ...handlers: RequestHandler[]) => void;
+
+/**
+ * Binds operations of the table on `router`, which is mounted at `mount` ('' for the root). An
+ * operationId the table lacks throws at start-up, so a handler cannot exist without its document
+ * entry; a test sends every documented operation and fails on the no-route 404.
+ */
+export function bindRoutes(router: Router, mount = ''): BindRoute {
+  return (operationId, ...handlers) => {
+    const route = ROUTES.find((candidate) => candidate.operationId === operationId);
+    if (!route) throw new Error(`no route ${operationId} in the route table`);
+    router[route.method](expressPath(route.path, mount), ...handlers);
+  };
+}
 
 /** The template a request path belongs to (whatever its method), or undefined. */
 export function matchTemplate(path: string): string | undefined {

@@ -11,7 +11,7 @@ import { openApiDocument } from '../../src/http/openapi';
 import { errorHandler } from '../../src/http/error-handler';
 import { DOCS_CSP, openApiRoutes } from '../../src/http/openapi-routes';
 import { routeTemplate } from '../../src/http/observability';
-import { ROUTES, type Method } from '../../src/http/routes';
+import { ROUTES, bindRoutes, type Method } from '../../src/http/routes';
 import { ADMIN_TOKEN, appOn, testConfig } from '../helpers/app';
 import { contractChecker } from '../helpers/openapi-contract';
 import { createTestStore, type TestStore } from '../helpers/stores';
@@ -61,6 +61,11 @@ describe('the OpenAPI document', () => {
     const doc = openApiDocument({ ...loadConfig({}), maxTtlSeconds: 60 });
     const putItemBody = doc.components.schemas.putItemBody as { properties: Record<string, unknown> };
     expect(putItemBody.properties.ttlSeconds).toEqual({ type: 'integer', minimum: 1, maximum: 60 });
+  });
+
+  it('refuses at start-up to bind a handler for an operation the table lacks, or below the wrong mount point', () => {
+    expect(() => bindRoutes(express.Router(), '/kv')('getItems', (_req, res) => res.end())).toThrow('no route getItems in the route table');
+    expect(() => bindRoutes(express.Router(), '/admin')('getItem', (_req, res) => res.end())).toThrow(/not below the router's mount point/);
   });
 
   it('gives every route template to the metrics route label', () => {
