@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, describeBrowser } from '../helpers/browser';
-import { startService, stopProcess, type ServiceProcess } from '../helpers/processes';
-import { eventually } from '../helpers/wait';
+import { startService, stopProcess, waitUntilReady, type ServiceProcess } from '../helpers/processes';
+import { waitFor } from '../helpers/wait';
 
 const API_KEY = `kv_${crypto.randomBytes(16).toString('hex')}`;
 
@@ -80,8 +80,8 @@ describeBrowser('CORS in a browser (chromium)', () => {
       KV_BOOTSTRAP_API_KEY: API_KEY,
       KV_CORS_ORIGINS: allowed.origin,
     });
-    api = `http://127.0.0.1:${service.port}`;
-    await eventually(async () => expect((await fetch(`${api}/readyz`)).status).toBe(200), 10_000);
+    api = service.url;
+    await waitUntilReady(api, 10_000);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       timeout: 10_000,
@@ -168,13 +168,13 @@ describeBrowser('CORS in a browser (chromium)', () => {
     expect(read).toEqual({ refused: 'TypeError' });
     // Refused by the service's answer to the preflight, not by some other failure on the way. The
     // request log line reaches this process through a pipe, possibly after the page saw the refusal.
-    await eventually(() => {
+    await waitFor(() => {
       const refusals = service!
         .output()
         .split('\n')
         .filter((line) => line.includes('"method":"OPTIONS"') && line.includes('"status":403'));
       expect(refusals).toHaveLength(2);
-    }, 5_000);
+    }, { what: 'two refused preflights in the request log', timeoutMs: 5_000 });
 
     const res = await fetch(`${api}/kv/items/${key}`, { headers: auth });
     expect(res.headers.get('ETag')).toBe(etag);

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { nginxBinary } from '../helpers/topology';
 import { canConnect, freePort, stopProcess } from '../helpers/processes';
+import { waitFor } from '../helpers/wait';
 import { readText } from './deployment-files';
 import { only, parseNginxConf, serializeNginxConf, type Directive } from './nginx-conf';
 
@@ -97,14 +98,19 @@ export async function startShippedNginx(upstreams: UpstreamServer[]): Promise<Lo
     await stopProcess(child, 'SIGQUIT');
     fs.rmSync(dir, { recursive: true, force: true });
   };
-  const deadline = Date.now() + 10_000;
-  while (!(await canConnect(port))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      const log = `${output}${errorLog()}`;
-      await stop();
-      throw new Error(`nginx did not start on deploy/nginx.conf: ${log}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
+  // Listening, or exited (a configuration error): either way there is no point waiting longer.
+  const listening = await waitFor(async () => child.exitCode !== null || (await canConnect(port)), {
+    what: 'nginx to listen',
+    timeoutMs: 10_000,
+    intervalMs: 25,
+  }).then(
+    () => child.exitCode === null,
+    () => false,
+  );
+  if (!listening) {
+    const log = `${output}${errorLog()}`;
+    await stop();
+    throw new Error(`nginx did not start on deploy/nginx.conf: ${log}`);
   }
   return { url: `http://127.0.0.1:${port}`, errorLog, stop };
 }

@@ -3,10 +3,10 @@
 
 import { randomBytes } from 'node:crypto';
 import { ADMIN_TOKEN } from './admin-token';
-import { startService, stopProcess, type ServiceProcess } from './processes';
+import { startService, stopProcess, waitUntilReady, type ServiceProcess } from './processes';
 import { connectionEnv, type RedisGroup } from './redis-groups';
 import { backoff } from './retry';
-import { eventually } from './wait';
+import { sleep, waitFor } from './wait';
 
 /** Two KV processes on `group`, with a short command timeout, as the replicas the load goes through. */
 export async function startReplicas(group: RedisGroup): Promise<{ urls: string[]; outputs(): string[]; stop(): Promise<void> }> {
@@ -17,10 +17,10 @@ export async function startReplicas(group: RedisGroup): Promise<{ urls: string[]
     KV_ADMIN_TOKEN: ADMIN_TOKEN,
   };
   const services: ServiceProcess[] = await Promise.all([startService(env), startService(env)]);
-  const urls = services.map((service) => `http://127.0.0.1:${service.port}`);
+  const urls = services.map((service) => service.url);
   // They listen at once, and serve once connected to Redis (/readyz 200).
   for (const url of urls) {
-    await eventually(async () => expect((await fetch(`${url}/readyz`)).status).toBe(200), 15_000, 50);
+    await waitUntilReady(url, 15_000);
   }
   return {
     urls,
@@ -180,16 +180,17 @@ export async function incrementsThroughFailover(load: IncrementLoad): Promise<In
   };
 
   const running = Promise.all(Array.from({ length: load.clients }, client));
-  await new Promise((resolve) => setTimeout(resolve, load.beforeKillMs));
+  await sleep(load.beforeKillMs);
   killedAt = Date.now();
   await load.kill();
   await running;
 
-  let finalValue = -1;
-  for (let attempt = 0; attempt < 50 && finalValue < 0; attempt++) {
-    finalValue = await readCounter(load.replicas[0], load.apiKey, load.key).catch(() => -1);
-    if (finalValue < 0) await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  // -1 (reported, and failing the check) when the counter cannot be read again within 5 s.
+  const finalValue = await waitFor(() => readCounter(load.replicas[0], load.apiKey, load.key), {
+    what: 'the counter to be readable',
+    timeoutMs: 5000,
+    intervalMs: 100,
+  }).catch(() => -1);
   const failed = events.filter((event) => ![200, 201, 412].includes(event.status));
   const failures: Record<number, number> = {};
   for (const { status } of failed) failures[status] = (failures[status] ?? 0) + 1;

@@ -7,9 +7,9 @@ import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { ADMIN_TOKEN } from './admin-token';
 import { checkHistory, type CheckResult, type Condition, type Crash, type Input, type Operation, type Outcome } from './linearizability';
-import { startService, stopProcess, type ServiceProcess } from './processes';
+import { startService, stopProcess, waitUntilReady, type ServiceProcess } from './processes';
 import { backoff } from './retry';
-import { eventually, sleep } from './wait';
+import { sleep } from './wait';
 
 export interface RecordOptions {
   /** Base URLs of the KV replicas; each client picks one at random for each operation. */
@@ -246,9 +246,9 @@ export async function startTwoReplicas(env: Record<string, string>): Promise<{ u
   };
   try {
     for (let i = 0; i < 2; i++) services.push(await startService(full));
-    const urls = services.map((service) => `http://127.0.0.1:${service.port}`);
+    const urls = services.map((service) => service.url);
     for (const url of urls) {
-      await eventually(async () => expect((await fetch(`${url}/readyz`)).status).toBe(200), 15_000, 50 + Math.random() * 50);
+      await waitUntilReady(url, 15_000);
     }
     return { urls, services, stop };
   } catch (error) {

@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
+import { waitFor } from './wait';
 
 /** A free TCP port on 127.0.0.1 (closed again before it is returned). */
 export async function freePort(): Promise<number> {
@@ -14,15 +15,6 @@ export async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 /** True when something accepts a TCP connection on 127.0.0.1:`port`. */
@@ -38,6 +30,14 @@ export function canConnect(port: number): Promise<boolean> {
 }
 
 /**
+ * Resolves once `${baseUrl}/readyz` answers 200 (a KV process connected to its store, or a load
+ * balancer in front of one); rejects after `timeoutMs`.
+ */
+export async function waitUntilReady(baseUrl: string, timeoutMs = 15_000): Promise<void> {
+  await waitFor(async () => (await fetch(`${baseUrl}/readyz`)).status === 200, { what: `${baseUrl}/readyz to answer 200`, timeoutMs });
+}
+
+/**
  * A redis-server of the test's own on `port`. With `dir`, every write is fsynced to an append-only
  * file there, so a restart on the same dir keeps the data; without, nothing goes to disk.
  */
@@ -46,7 +46,7 @@ export async function startRedisServer(port: number, dir?: string): Promise<Chil
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence], {
     stdio: 'ignore',
   });
-  await waitFor(() => canConnect(port), 5000, `redis-server on port ${port}`);
+  await waitFor(() => canConnect(port), { what: `redis-server on port ${port}`, timeoutMs: 5000 });
   return child;
 }
 
@@ -61,6 +61,8 @@ export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 
 export interface ServiceProcess {
   child: ChildProcess;
   port: number;
+  /** Its base URL, http://127.0.0.1:<port>. */
+  url: string;
   /** With KV_INTERNAL_PORT: the port of /metrics and /admin, read from its "listening" line. */
   internalPort?: number;
   /** Everything the process printed so far (stdout and stderr). */
@@ -94,23 +96,25 @@ export async function startService(env: Record<string, string>): Promise<Service
   };
   try {
     if (chosenPort !== undefined) {
-      await waitFor(async () => child.exitCode !== null || (await canConnect(Number(chosenPort))), 20_000, 'the service to listen');
+      await waitFor(async () => child.exitCode !== null || (await canConnect(Number(chosenPort))), { what: 'the service to listen', timeoutMs: 20_000 });
     } else {
       if (env.LOG_LEVEL && !['info', 'debug', 'trace'].includes(env.LOG_LEVEL)) {
         throw new Error('startService reads the port from the info-level "listening" line: pass PORT, or LOG_LEVEL info');
       }
-      await waitFor(async () => child.exitCode !== null || listeningPort() !== undefined, 20_000, 'the service to listen');
+      await waitFor(async () => child.exitCode !== null || listeningPort() !== undefined, { what: 'the service to listen', timeoutMs: 20_000 });
     }
     if (env.KV_INTERNAL_PORT !== undefined) {
-      await waitFor(async () => child.exitCode !== null || internalPort() !== undefined, 20_000, 'the service to listen on KV_INTERNAL_PORT');
+      await waitFor(async () => child.exitCode !== null || internalPort() !== undefined, { what: 'the service to listen on KV_INTERNAL_PORT', timeoutMs: 20_000 });
     }
   } catch (error) {
     child.kill('SIGKILL');
     throw error;
   }
+  const port = chosenPort !== undefined ? Number(chosenPort) : (listeningPort() ?? 0);
   return {
     child,
-    port: chosenPort !== undefined ? Number(chosenPort) : (listeningPort() ?? 0),
+    port,
+    url: `http://127.0.0.1:${port}`,
     internalPort: internalPort(),
     output: () => output,
     exited,

@@ -10,6 +10,7 @@ import path from 'node:path';
 import Redis, { type RedisOptions } from 'ioredis';
 import type { HostPort, RedisConnection } from '../../src/config';
 import { freePort } from './processes';
+import { waitFor } from './wait';
 
 const HOST = '127.0.0.1';
 
@@ -62,15 +63,6 @@ export function hasRedisBinaries(): boolean {
   }
 }
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
 /** The port given to a process was taken by another before it could bind: start again on others. */
 class PortTakenError extends Error {}
 
@@ -79,14 +71,15 @@ class PortTakenError extends Error {}
  * process may have taken the port between freePort() and the bind.
  */
 async function waitOwned(child: ChildProcess, options: RedisOptions, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new PortTakenError(`${what} exited at start (port taken?)`);
-    const info = await nodeCommand(options, 'INFO', 'server').catch(() => '');
-    if (new RegExp(`process_id:${child.pid}\\r?\\n`).test(String(info))) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
+  const outcome = await waitFor(
+    async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return 'exited';
+      const info = await nodeCommand(options, 'INFO', 'server');
+      return new RegExp(`process_id:${child.pid}\\r?\\n`).test(String(info)) && 'owned';
+    },
+    { what, timeoutMs: 10_000, intervalMs: 100 },
+  );
+  if (outcome === 'exited') throw new PortTakenError(`${what} exited at start (port taken?)`);
 }
 
 /** Runs `start` again, on fresh ports, when one of its ports was taken under it. */
@@ -273,8 +266,7 @@ async function startRedisClusterOnce(options: GroupOptions & { primaries?: numbe
     for (const port of ports) {
       await waitFor(
         async () => /cluster_state:ok/.test(String(await nodeCommand(nodeOptions(port), 'CLUSTER', 'INFO'))),
-        20_000,
-        `cluster_state:ok on ${port}`,
+        { what: `cluster_state:ok on ${port}`, timeoutMs: 20_000, intervalMs: 100 },
       );
     }
     // Every replica in sync with its primary, so a failover test starts from a whole copy.
@@ -284,8 +276,7 @@ async function startRedisClusterOnce(options: GroupOptions & { primaries?: numbe
           const info = String(await nodeCommand(nodeOptions(port), 'INFO', 'replication'));
           return /role:master/.test(info) || /master_link_status:up/.test(info);
         },
-        20_000,
-        `replica ${port} in sync`,
+        { what: `replica ${port} in sync`, timeoutMs: 20_000, intervalMs: 100 },
       );
     }
     const connection: RedisConnection = {
@@ -351,8 +342,7 @@ async function startSentinelGroupOnce(options: GroupOptions & { sentinelPassword
     for (const port of replicaPorts) {
       await waitFor(
         async () => /master_link_status:up/.test(String(await nodeCommand(nodeOptions(port), 'INFO', 'replication'))),
-        20_000,
-        `replica ${port} in sync`,
+        { what: `replica ${port} in sync`, timeoutMs: 20_000, intervalMs: 100 },
       );
     }
     const sentinelProcesses = new Map<number, ChildProcess>();
@@ -396,8 +386,7 @@ async function startSentinelGroupOnce(options: GroupOptions & { sentinelPassword
           const field = (name: string) => Number(master[master.indexOf(name) + 1]);
           return field('num-slaves') === 2 && field('num-other-sentinels') === 2;
         },
-        30_000,
-        `sentinel ${port} to see the group`,
+        { what: `sentinel ${port} to see the group`, timeoutMs: 30_000, intervalMs: 100 },
       );
     }
     const sentinels = sentinelPorts.map((port) => ({ host: HOST, port }));

@@ -1,5 +1,5 @@
-// Retrying in tests: exponential backoff with full jitter, so clients that collide (412, 429, 503)
-// spread out instead of retrying in lockstep and making O(clients²) requests.
+// Retrying contended requests in tests: exponential backoff with full jitter, so clients that
+// collide (412, 429, 503) spread out instead of retrying in lockstep and making O(clients²) requests.
 
 export interface BackoffOptions {
   /** The ceiling of the first delay; it doubles with each attempt. Defaults to 5 ms. */
@@ -20,26 +20,4 @@ export function backoffDelay(attempt: number, { baseMs = 5, maxMs = 250 }: Backo
 /** Waits backoffDelay(attempt, options). */
 export function backoff(attempt: number, options: BackoffOptions = {}): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt, options)));
-}
-
-export interface RetryOptions extends BackoffOptions {
-  /** No new attempt starts after this long; the last result is returned as it is. */
-  timeoutMs: number;
-}
-
-/**
- * Calls `attempt` until `accept` holds for its result, backing off with jitter in between, and
- * returns the accepted result, or the last one once `timeoutMs` has passed (the caller asserts it).
- */
-export async function retryUntil<T>(
-  attempt: () => Promise<T>,
-  accept: (value: T) => boolean,
-  { timeoutMs, ...options }: RetryOptions,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (let tries = 0; ; tries++) {
-    const value = await attempt();
-    if (accept(value) || Date.now() >= deadline) return value;
-    await backoff(tries, options);
-  }
 }

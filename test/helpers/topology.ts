@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
 import { randomString } from './ids';
-import { freePort, startService, stopProcess, type ServiceProcess } from './processes';
+import { freePort, startService, stopProcess, waitUntilReady, type ServiceProcess } from './processes';
 
 /** nginx from Debian's package (.ci/run installs it); undefined when it is not installed. */
 export function nginxBinary(): string | undefined {
@@ -68,16 +68,6 @@ ${upstreams.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=2s;`)
 `;
 }
 
-async function waitReady(url: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const res = await fetch(`${url}/readyz`).catch(() => undefined);
-    if (res?.status === 200) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${url} never became ready`);
-}
-
 /** Starts `replicas` KV processes on REDIS_URL under a fresh prefix, and nginx in front of them. */
 export async function startTopology(options: { replicas: number; env?: Record<string, string> }): Promise<Topology> {
   const nginx = nginxBinary();
@@ -105,8 +95,8 @@ export async function startTopology(options: { replicas: number; env?: Record<st
     await redis.quit();
   };
   try {
-    await Promise.all(replicas.map((replica) => waitReady(`http://127.0.0.1:${replica.port}`)));
-    await waitReady(url);
+    await Promise.all(replicas.map((replica) => waitUntilReady(replica.url)));
+    await waitUntilReady(url);
   } catch (error) {
     await stop();
     throw error;

@@ -1,24 +1,38 @@
-// Waiting in tests: a plain sleep, and retrying an assertion until it holds or time is up.
-
-import { backoff } from './retry';
+// Waiting in tests: a plain sleep, and the one way to poll until something holds or time is up.
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+export interface WaitOptions {
+  /** What is awaited, for the timeout error: "timed out after 5000 ms waiting for <what>". */
+  what: string;
+  /** No new attempt starts after this long. */
+  timeoutMs: number;
+  /** The pause between attempts. Defaults to 50 ms. */
+  intervalMs?: number;
+}
+
 /**
- * Retries the assertion until it passes or the time is up, then fails with its last error. Waits
- * between attempts back off with jitter from `intervalMs` up to ten times that.
+ * Calls `condition` until it holds, and returns what it returned then. It does not hold yet while
+ * it throws (a failing `expect`, a refused connection) or returns `false`; anything else holds.
+ * It is always called at least once; once `timeoutMs` has passed without it holding, this rejects
+ * with an error that names `what` and carries the last error `condition` threw as its cause.
  */
-export async function eventually(assertion: () => Promise<void> | void, timeoutMs: number, intervalMs = 20): Promise<void> {
+export async function waitFor<T>(condition: () => T | Promise<T>, { what, timeoutMs, intervalMs = 50 }: WaitOptions): Promise<Exclude<T, false>> {
   const deadline = Date.now() + timeoutMs;
-  for (let attempt = 0; ; attempt++) {
+  for (;;) {
+    let lastError: unknown;
     try {
-      await assertion();
-      return;
+      const value = await condition();
+      if (value !== false) return value as Exclude<T, false>;
     } catch (error) {
-      if (Date.now() >= deadline) throw error;
-      await backoff(attempt, { baseMs: intervalMs, maxMs: intervalMs * 10 });
+      lastError = error;
     }
+    if (Date.now() >= deadline) {
+      const last = lastError instanceof Error ? `; last: ${lastError.message}` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last}`, { cause: lastError });
+    }
+    await sleep(intervalMs);
   }
 }

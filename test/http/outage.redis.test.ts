@@ -8,13 +8,8 @@ import request from 'supertest';
 import { createTestApp, type TestApp } from '../helpers/app';
 import { freePort, startRedisServer, stopProcess } from '../helpers/processes';
 import { describeRedis } from '../helpers/redis';
-import { retryUntil } from '../helpers/retry';
 import { createRedisTestStore } from '../helpers/stores';
-
-/** Retries while the answer is not accepted (503 while Redis comes back), backing off with jitter. */
-function eventually<T>(attempt: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  return retryUntil(attempt, accept, { timeoutMs, baseMs: 20, maxMs: 200 });
-}
+import { waitFor } from '../helpers/wait';
 
 describeRedis('when Redis goes away', () => {
   let dir: string;
@@ -31,6 +26,18 @@ describeRedis('when Redis goes away', () => {
     const account = await t.newAccount();
     auth = `Bearer ${account.apiKey}`;
   });
+
+  /** GET `key`, retried while the answer is 503 (Redis coming back); the store reconnects without a restart. */
+  function readOnceBack(key: string) {
+    return waitFor(
+      async () => {
+        const res = await request(t.app).get(`/kv/items/${key}`).set('Authorization', auth);
+        expect(res.status).toBe(200);
+        return res;
+      },
+      { what: `GET ${key} to answer 200 again`, timeoutMs: 10_000 },
+    );
+  }
 
   afterAll(async () => {
     await t?.close();
@@ -56,8 +63,7 @@ describeRedis('when Redis goes away', () => {
     expect(ready.body.error.code).toBe('unavailable');
 
     redis = await startRedisServer(port, dir);
-    const back = await eventually(() => request(t.app).get('/kv/items/flag').set('Authorization', auth), (res) => res.status === 200);
-    expect(back.status).toBe(200);
+    const back = await readOnceBack('flag');
     expect(back.body.data.value).toBe(1);
     expect((await put(3)).status).toBe(200);
     expect((await request(t.app).get('/readyz')).status).toBe(200);
@@ -86,7 +92,7 @@ describeRedis('when Redis goes away', () => {
     // The client cannot know whether the timed-out write ran: the request deadline may have
     // answered before the write was sent (the rate-limit call was stuck first), or the write was
     // sent and ran once Redis woke up. It retries with the same condition: applied exactly once.
-    const after = await eventually(() => request(t.app).get('/kv/items/counter').set('Authorization', auth), (res) => res.status === 200);
+    const after = await readOnceBack('counter');
     const retry = await request(t.app)
       .put('/kv/items/counter')
       .set('Authorization', auth)

@@ -3,8 +3,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startService, stopProcess, type ServiceProcess } from '../helpers/processes';
-import { eventually } from '../helpers/wait';
+import { startService, stopProcess, waitUntilReady, type ServiceProcess } from '../helpers/processes';
+import { waitFor } from '../helpers/wait';
 
 const KEY_LINE = /^\s+(kv_[A-Za-z0-9_-]{32})$/m;
 
@@ -23,9 +23,9 @@ describe('the service on the embedded store', () => {
   async function start(): Promise<{ service: ServiceProcess; url: string }> {
     const service = await startService({ KV_DATA_DIR: dataDir });
     running.push(service);
-    const url = `http://127.0.0.1:${service.port}`;
+    const url = service.url;
     // Ready means bootstrapped: the default account exists and its key, if generated, is printed.
-    await eventually(async () => expect((await fetch(`${url}/readyz`)).status).toBe(200), 10_000);
+    await waitUntilReady(url, 10_000);
     return { service, url };
   }
 
@@ -63,7 +63,7 @@ describe('the service on the embedded store', () => {
       }
     });
     // Kill once enough writes are acknowledged (a fixed wait gets none on a busy machine).
-    await eventually(() => expect(acknowledged.size).toBeGreaterThan(20), 10_000);
+    await waitFor(() => expect(acknowledged.size).toBeGreaterThan(20), { what: 'more than 20 acknowledged writes', timeoutMs: 10_000 });
     killed = true;
     expect(await stopProcess(first.service.child, 'SIGKILL')).toBeNull();
     await Promise.all(writers);

@@ -5,8 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ADMIN_TOKEN } from '../helpers/admin-token';
-import { startService, stopProcess, type ServiceProcess } from '../helpers/processes';
-import { eventually } from '../helpers/wait';
+import { startService, stopProcess, waitUntilReady, type ServiceProcess } from '../helpers/processes';
 
 const ADMIN = { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' };
 
@@ -34,9 +33,9 @@ describe('the service with KV_INTERNAL_PORT', () => {
     const service = await start({ KV_INTERNAL_PORT: '0' });
     expect(service.internalPort).toEqual(expect.any(Number));
     expect(service.internalPort).not.toBe(service.port);
-    const publicUrl = `http://127.0.0.1:${service.port}`;
+    const publicUrl = service.url;
     const internalUrl = `http://127.0.0.1:${service.internalPort}`;
-    await eventually(async () => expect((await fetch(`${publicUrl}/readyz`)).status).toBe(200), 10_000);
+    await waitUntilReady(publicUrl, 10_000);
     expect((await fetch(`${internalUrl}/readyz`)).status).toBe(200);
     expect((await fetch(`${internalUrl}/healthz`)).status).toBe(200);
 
@@ -64,8 +63,8 @@ describe('the service with KV_INTERNAL_PORT', () => {
   it('serves /metrics and /admin on PORT when KV_INTERNAL_PORT is unset', async () => {
     const service = await start({});
     expect(service.internalPort).toBeUndefined();
-    const url = `http://127.0.0.1:${service.port}`;
-    await eventually(async () => expect((await fetch(`${url}/readyz`)).status).toBe(200), 10_000);
+    const url = service.url;
+    await waitUntilReady(url, 10_000);
     expect((await fetch(`${url}/metrics`)).status).toBe(200);
     expect((await fetch(`${url}/admin/accounts`, { method: 'POST', headers: ADMIN, body: '{}' })).status).toBe(201);
     expect(service.output()).not.toContain('"internal":true');
@@ -73,10 +72,10 @@ describe('the service with KV_INTERNAL_PORT', () => {
 
   it('closes idle keep-alive connections on both ports on SIGTERM and exits 0 without waiting for the drain timeout', async () => {
     const service = await start({ KV_INTERNAL_PORT: '0' });
-    await eventually(async () => expect((await fetch(`http://127.0.0.1:${service.port}/readyz`)).status).toBe(200), 10_000);
+    await waitUntilReady(service.url, 10_000);
     // fetch keeps both connections open (keep-alive) after these answers.
     expect((await fetch(`http://127.0.0.1:${service.internalPort}/metrics`)).status).toBe(200);
-    expect((await fetch(`http://127.0.0.1:${service.port}/healthz`)).status).toBe(200);
+    expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
     expect(await stopProcess(service.child, 'SIGTERM')).toBe(0);
     expect(service.output()).toContain('"msg":"stopped"');
     expect(service.output()).not.toContain('drain timeout');

@@ -3,24 +3,14 @@
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
-import { startService, stopProcess, type ServiceProcess } from '../helpers/processes';
+import { startService, stopProcess, waitUntilReady, type ServiceProcess } from '../helpers/processes';
 import { describeRedis } from '../helpers/redis';
-import { retryUntil } from '../helpers/retry';
-import { eventually } from '../helpers/wait';
+import { sleep, waitFor } from '../helpers/wait';
 
 const KEY_LINE = /^\s+(kv_[A-Za-z0-9_-]{32})$/m;
 
 function serviceEnv(prefix: string, extra: Record<string, string> = {}) {
   return { REDIS_URL: process.env.REDIS_URL!, KV_REDIS_PREFIX: prefix, ...extra };
-}
-
-async function waitReady(port: number): Promise<void> {
-  const ready = await retryUntil(
-    () => fetch(`http://127.0.0.1:${port}/readyz`).then((res) => res.status, () => 0),
-    (status) => status === 200,
-    { timeoutMs: 10_000, baseMs: 20, maxMs: 200 },
-  );
-  if (ready !== 200) throw new Error('service never became ready');
 }
 
 /** Sends raw bytes on a socket and resolves with the whole response once the server closes or answers. */
@@ -61,19 +51,19 @@ describeRedis('the service process', () => {
     const prefix = newPrefix();
     const replicas = await Promise.all([1, 2, 3].map(() => startService(serviceEnv(prefix))));
     processes.push(...replicas);
-    await Promise.all(replicas.map((replica) => waitReady(replica.port)));
+    await Promise.all(replicas.map((replica) => waitUntilReady(replica.url, 10_000)));
     const printed = replicas.map((replica) => KEY_LINE.exec(replica.output())?.[1]).filter(Boolean) as string[];
     expect(printed).toHaveLength(1);
 
     // The printed key works on every replica.
     for (const replica of replicas) {
-      const res = await fetch(`http://127.0.0.1:${replica.port}/kv/usage`, { headers: { Authorization: `Bearer ${printed[0]}` } });
+      const res = await fetch(`${replica.url}/kv/usage`, { headers: { Authorization: `Bearer ${printed[0]}` } });
       expect(res.status).toBe(200);
     }
     // A later start on the same store prints nothing.
     const later = await startService(serviceEnv(prefix));
     processes.push(later);
-    await waitReady(later.port);
+    await waitUntilReady(later.url, 10_000);
     expect(KEY_LINE.test(later.output())).toBe(false);
   });
 
@@ -81,8 +71,8 @@ describeRedis('the service process', () => {
     const key = `kv_${randomBytes(24).toString('base64url')}`;
     const service = await startService(serviceEnv(newPrefix(), { KV_BOOTSTRAP_API_KEY: key }));
     processes.push(service);
-    await waitReady(service.port);
-    const res = await fetch(`http://127.0.0.1:${service.port}/kv/items/x`, {
+    await waitUntilReady(service.url, 10_000);
+    const res = await fetch(`${service.url}/kv/items/x`, {
       method: 'PUT',
       headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
       body: JSON.stringify({ value: 1 }),
@@ -95,7 +85,7 @@ describeRedis('the service process', () => {
     const key = `kv_${randomBytes(24).toString('base64url')}`;
     const service = await startService(serviceEnv(newPrefix(), { KV_BOOTSTRAP_API_KEY: key }));
     processes.push(service);
-    await waitReady(service.port);
+    await waitUntilReady(service.url, 10_000);
 
     // A PUT whose body is only half sent, and a /readyz whose headers are not finished yet.
     const body = JSON.stringify({ value: { slow: 'x'.repeat(1000) } });
@@ -108,11 +98,11 @@ describeRedis('the service process', () => {
     const probe = net.connect(service.port, '127.0.0.1');
     const probeResponse = rawResponse(probe);
     probe.write('GET /readyz HTTP/1.1\r\nHost: kv\r\n');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sleep(200);
 
     service.child.kill('SIGTERM');
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const refused = await fetch(`http://127.0.0.1:${service.port}/healthz`).then(
+    await sleep(300);
+    const refused = await fetch(`${service.url}/healthz`).then(
       () => false,
       () => true,
     );
@@ -132,13 +122,13 @@ describeRedis('the service process', () => {
     const key = `kv_${randomBytes(24).toString('base64url')}`;
     const service = await startService(serviceEnv(newPrefix(), { KV_WORKERS: '2', KV_BOOTSTRAP_API_KEY: key }));
     processes.push(service);
-    await waitReady(service.port);
+    await waitUntilReady(service.url, 10_000);
     // Each worker listens once it is ready; the second may come a moment after the first.
-    await eventually(() => expect(service.output().match(/"msg":"listening"/g)).toHaveLength(2), 10_000);
+    await waitFor(() => expect(service.output().match(/"msg":"listening"/g)).toHaveLength(2), { what: 'the second "listening" line', timeoutMs: 10_000 });
     const headers = { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' };
     const statuses = await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
-        fetch(`http://127.0.0.1:${service.port}/kv/items/w${i}`, { method: 'PUT', headers, body: JSON.stringify({ value: i }) }).then(
+        fetch(`${service.url}/kv/items/w${i}`, { method: 'PUT', headers, body: JSON.stringify({ value: i }) }).then(
           (res) => res.status,
         ),
       ),

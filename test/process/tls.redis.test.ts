@@ -3,10 +3,10 @@
 // and never print the password.
 
 import { randomBytes } from 'node:crypto';
-import { startService, stopProcess, type ServiceProcess } from '../helpers/processes';
+import { startService, stopProcess, waitUntilReady, type ServiceProcess } from '../helpers/processes';
 import { describeRedis } from '../helpers/redis';
 import { connectionEnv, hasRedisBinaries, startRedisStandalone, type RedisGroup } from '../helpers/redis-groups';
-import { retryUntil } from '../helpers/retry';
+import { sleep } from '../helpers/wait';
 
 const describeTls = hasRedisBinaries() ? describeRedis : describe.skip;
 const BOOTSTRAP_KEY = `kv_${randomBytes(24).toString('base64url')}`;
@@ -15,11 +15,6 @@ const PASSWORD = 'tls-test-password-0123';
 async function status(port: number, path: string, init: RequestInit = {}): Promise<number> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, init).catch(() => undefined);
   return res?.status ?? 0;
-}
-
-/** Whether `check` holds within `timeoutMs` (polled with backoff and jitter: /readyz answers 503 until then). */
-function eventually(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  return retryUntil(check, (ok) => ok, { timeoutMs, baseMs: 20, maxMs: 200 });
 }
 
 describeTls('standalone Redis over TLS with an ACL user', () => {
@@ -40,11 +35,11 @@ describeTls('standalone Redis over TLS with an ACL user', () => {
     expect(env.REDIS_URL).toMatch(/^rediss:\/\/kv:/);
     const service = await startService({ ...env, KV_BOOTSTRAP_API_KEY: BOOTSTRAP_KEY, KV_REDIS_PREFIX: `kvtest-${randomBytes(6).toString('hex')}` });
     services.push(service);
-    expect(await eventually(async () => (await status(service.port, '/readyz')) === 200, 10_000)).toBe(true);
+    await waitUntilReady(service.url, 10_000);
     const auth = { Authorization: `Bearer ${BOOTSTRAP_KEY}`, 'Content-Type': 'application/json' };
     const put = await status(service.port, '/kv/items/k', { method: 'PUT', headers: auth, body: '{"value":{"over":"tls"}}' });
     expect({ put, output: put === 201 ? '' : service.output() }).toEqual({ put: 201, output: '' });
-    const read = await fetch(`http://127.0.0.1:${service.port}/kv/items/k`, { headers: auth });
+    const read = await fetch(`${service.url}/kv/items/k`, { headers: auth });
     expect(((await read.json()) as { data: { value: unknown } }).data.value).toEqual({ over: 'tls' });
   });
 
@@ -54,7 +49,7 @@ describeTls('standalone Redis over TLS with an ACL user', () => {
     url.password = wrong;
     const service = await startService({ ...connectionEnv(redis.connection), REDIS_URL: url.toString(), KV_REDIS_PREFIX: 'kvtest-wrong' });
     services.push(service);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await sleep(1500);
     expect(await status(service.port, '/readyz')).toBe(503);
     expect(service.output()).not.toContain(wrong);
     expect(service.output()).not.toContain(PASSWORD);

@@ -1,5 +1,6 @@
-// Every response a test receives through supertest is checked against the OpenAPI document: a
-// status the route declares, its body schema, its declared headers. A departure fails the test.
+// Every response a test receives from the service, through supertest or through fetch to a process
+// on loopback, is checked against the OpenAPI document: a status the route declares, its body
+// schema, its declared headers. A departure fails the test.
 
 import { appendFileSync } from 'node:fs';
 import { Test } from 'supertest';
@@ -30,7 +31,36 @@ proto.assert = function (error, res, fn) {
   return assert.call(this, error, res, fn);
 };
 
-afterEach(() => {
+/**
+ * fetch to loopback: the service processes the process, deployment and browser suites start. The
+ * body is read from a clone, so the test reads its own copy; a body still streaming when the test
+ * ends (a response the test abandoned) is not checked.
+ */
+const pending = new Set<Promise<void>>();
+const originalFetch = globalThis.fetch;
+globalThis.fetch = async function checkedFetch(input, init) {
+  const res = await originalFetch(input, init);
+  const url = new URL(input instanceof Request ? input.url : String(input));
+  const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
+  if (!/^(127\.0\.0\.1|localhost|\[::1\])$/.test(url.hostname)) return res;
+  const headers = Object.fromEntries(res.headers.entries());
+  const read = res
+    .clone()
+    .text()
+    .then(
+      (text) => {
+        checked += 1;
+        problems.push(...check({ method, path: url.pathname, status: res.status, headers, text }));
+      },
+      () => undefined,
+    )
+    .finally(() => pending.delete(read));
+  pending.add(read);
+  return res;
+};
+
+afterEach(async () => {
+  if (pending.size > 0) await Promise.race([Promise.allSettled([...pending]), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
   const found = problems;
   problems = [];
   if (found.length > 0) throw new Error(`responses that depart from docs/openapi.json:\n${[...new Set(found)].join('\n')}`);

@@ -14,7 +14,7 @@ import type {
   WriteCondition,
 } from '../../src/store/types';
 import { randomAccountId, randomId, randomString } from '../helpers/ids';
-import { eventually, sleep } from '../helpers/wait';
+import { sleep, waitFor } from '../helpers/wait';
 
 /** How the suite gets a store and disposes of it; one store serves the whole suite. */
 export interface StoreSetup {
@@ -132,9 +132,7 @@ export function describeStoreConformance(name: string, setup: StoreSetup): void 
       if (wait > MAX_EXPIRY_WAIT_MS) throw new Error(`the item expires in ${wait} ms; tests wait at most ${MAX_EXPIRY_WAIT_MS} ms`);
       await sleep(wait + 20);
       // Polls on, within the bound, in case the store's clock runs a little behind this process's.
-      await eventually(async () => {
-        expect(await store.getItem(accountId, key)).toBeNull();
-      }, MAX_EXPIRY_WAIT_MS - wait);
+      await waitFor(async () => expect(await store.getItem(accountId, key)).toBeNull(), { what: `${key} to expire`, timeoutMs: MAX_EXPIRY_WAIT_MS - wait });
     }
 
     describe('getItem and setItem', () => {
@@ -1354,7 +1352,7 @@ export function describeStoreConformance(name: string, setup: StoreSetup): void 
         try {
           await store.revokeApiKey(key.id);
 
-          await eventually(() => expect(events).toContainEqual({ kind: 'apiKey', hash: key.hash }), 1000);
+          await waitFor(() => expect(events).toContainEqual({ kind: 'apiKey', hash: key.hash }), { what: 'the apiKey invalidation', timeoutMs: 1000 });
         } finally {
           unsubscribe();
         }
@@ -1368,7 +1366,7 @@ export function describeStoreConformance(name: string, setup: StoreSetup): void 
         try {
           await store.updateAccountLimits(account.id, { maxKeys: 3 });
 
-          await eventually(() => expect(events).toContainEqual({ kind: 'account', id: account.id }), 1000);
+          await waitFor(() => expect(events).toContainEqual({ kind: 'account', id: account.id }), { what: 'the account invalidation', timeoutMs: 1000 });
         } finally {
           unsubscribe();
         }

@@ -4,7 +4,7 @@
 
 import { randomAccountId } from '../helpers/ids';
 import { createTestRedisStore, describeRedis, destroyTestRedisStore } from '../helpers/redis';
-import { eventually, sleep } from '../helpers/wait';
+import { sleep, waitFor } from '../helpers/wait';
 
 describeRedis('RedisStore reconnection', () => {
   it('opens a connection again when ioredis has given it up, until the store is closed', async () => {
@@ -17,7 +17,7 @@ describeRedis('RedisStore reconnection', () => {
       own.client.disconnect();
       await ended;
       await expect(own.getItem(accountId, 'k')).rejects.toThrow();
-      await eventually(() => expect(own.client.status).toBe('ready'), 5000);
+      await waitFor(() => expect(own.client.status).toBe('ready'), { what: 'the connection to be ready again', timeoutMs: 5000 });
       expect((await own.setItem(accountId, 'k', request)).ok).toBe(true);
     } finally {
       await destroyTestRedisStore(own);

@@ -6,7 +6,7 @@ import type { Invalidation, KvStore, ListedItem } from '../../src/store/types';
 import { randomAccountId, randomId, randomString } from '../helpers/ids';
 import { createTestRedisStore, describeRedis, destroyTestRedisStore, scanTestKeys, testRedisPrefix } from '../helpers/redis';
 import { describeStoreConformance } from './conformance';
-import { eventually, sleep } from '../helpers/wait';
+import { sleep, waitFor } from '../helpers/wait';
 
 // An ioredis dependency without type declarations: Redis Cluster's CRC16 slot of a key.
 const keySlot = require('cluster-key-slot') as (key: string | Buffer) => number;
@@ -169,15 +169,15 @@ describeRedis('RedisStore', () => {
         await store.createAccount({ id: accountId, name: null, limitOverrides: {}, createdAt: Date.now() }, apiKey);
 
         // The replica subscribes in the background: wait until a message gets through before timing one.
-        await eventually(async () => {
+        await waitFor(async () => {
           await store.updateAccountLimits(accountId, { maxKeys: 5 });
           await sleep(50);
           expect(events).toContainEqual({ kind: 'account', id: accountId });
-        }, 3000);
+        }, { what: 'the replica to receive invalidations', timeoutMs: 3000 });
 
         const revokedAt = Date.now();
         expect(await store.revokeApiKey(apiKey.id)).toBe(true);
-        await eventually(() => expect(events).toContainEqual({ kind: 'apiKey', hash }), 1000);
+        await waitFor(() => expect(events).toContainEqual({ kind: 'apiKey', hash }), { what: 'the apiKey invalidation', timeoutMs: 1000 });
         expect(Date.now() - revokedAt).toBeLessThan(1000);
         expect(await replica.findApiKey(hash)).toBeNull();
       } finally {

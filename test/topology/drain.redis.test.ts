@@ -82,7 +82,7 @@ describeTopology('graceful drain behind a load balancer', () => {
     expect(sent - sentAtExit).toBeGreaterThan(50);
     // The other replicas carry on and are still ready.
     for (const replica of topology.replicas.slice(1)) {
-      expect((await fetch(`http://127.0.0.1:${replica.port}/readyz`)).status).toBe(200);
+      expect((await fetch(`${replica.url}/readyz`)).status).toBe(200);
     }
   }, 30_000);
 });

@@ -1,7 +1,7 @@
 // On a real Redis Cluster: every script touches one slot, the account's; accounts spread over the
 // primaries; and admin records share the {admin} slot.
 
-import { randomId } from '../../../src/api-keys';
+import { randomId } from '../../../src/accounts';
 import type { RedisStore } from '../../../src/store/redis/redis-store';
 import { loadScripts } from '../../../src/store/redis/scripts';
 import { primaries } from '../../../src/store/redis/connection';
