@@ -66,7 +66,7 @@ export function isAdminToken(presented: string | undefined, configured: string |
 }
 
 /** Constant-time comparison: both sides are hashed first, so their lengths do not show either. */
-export function secretsEqual(presented: string, expected: string): boolean {
+function secretsEqual(presented: string, expected: string): boolean {
   const a = createHash('sha256').update(presented).digest();
   const b = createHash('sha256').update(expected).digest();
   return timingSafeEqual(a, b);

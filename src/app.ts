@@ -15,7 +15,7 @@ import { accountRateLimit, authFailureLimit } from './http/rate-limits';
 import { parseQuery } from './http/query';
 import { bindRoutes } from './http/routes';
 import { createValidators } from './http/schemas';
-import { secretsEqual } from './api-keys';
+import { isAdminToken } from './accounts';
 import { observeRequests } from './http/observability';
 import { invalidKey, invalidRequest } from './errors';
 import { Metrics } from './metrics';
@@ -88,10 +88,7 @@ export function createApp(deps: AppDeps): express.Express {
   if (servesPublic) app.use(openApiRoutes(config));
 
   const authenticator = new Authenticator(store, config);
-  const isAdmin = (req: express.Request) => {
-    const token = bearerToken(req);
-    return config.adminToken !== undefined && token !== undefined && secretsEqual(token, config.adminToken);
-  };
+  const isAdmin = (req: express.Request) => isAdminToken(bearerToken(req), config.adminToken);
   const limitAuthFailures = authFailureLimit(
     config.authFailuresPerMinute,
     deps.rateLimitStore,

@@ -3,9 +3,6 @@
 import fs from 'node:fs';
 import type { Limits } from './limits';
 
-// Until http/admin.ts imports it from limits.ts (it is being edited elsewhere); removed then.
-export type { Limits } from './limits';
-
 export interface HostPort {
   host: string;
   port: number;

@@ -1,10 +1,11 @@
 // The admin routes: accounts, API keys and limit overrides, behind KV_ADMIN_TOKEN.
 
 import { Router, type RequestHandler } from 'express';
-import type { Config, Limits } from '../config';
+import type { Config } from '../config';
 import { AppError, adminUnauthorized, notFound } from '../errors';
-import { generateApiKeySecret, hashApiKey, randomId, secretsEqual } from '../api-keys';
-import type { ApiKeyRecord, KvStore, LimitsPatch, Scope } from '../store/types';
+import { ACCOUNT_ID, isAdminToken, KEY_ID, newApiKey, randomId } from '../accounts';
+import type { LimitOverrides, LimitsPatch } from '../limits';
+import type { KvStore, Scope } from '../store/types';
 import { bearerToken } from './auth';
 import { bodyFields, rawBody, readJsonBody } from './body';
 import { bindRoutes } from './routes';
@@ -23,24 +24,9 @@ export interface AdminRoutesDeps {
 
 const ADMIN_BODY_BYTES = 16 * 1024;
 const ADMIN_BODY_DEPTH = 4;
-const ACCOUNT_ID = /^(default|acc_[0-9a-f]{20})$/;
-const KEY_ID = /^key_[0-9a-f]{20}$/;
 
 const accountNotFound = () => new AppError('not_found', 'No such account.');
 const keyNotFound = () => new AppError('not_found', 'No such API key.');
-
-/** A new key record and its secret; the secret leaves the process only in the 201 response. */
-export function newApiKey(accountId: string, scopes: Scope[], name: string | null, secret = generateApiKeySecret()) {
-  const record: ApiKeyRecord = {
-    id: randomId('key'),
-    accountId,
-    name,
-    scopes: scopes.includes('write') ? ['read', 'write'] : ['read'],
-    createdAt: Date.now(),
-    hash: hashApiKey(secret),
-  };
-  return { record, secret };
-}
 
 /** Admin routes answer 404 when no admin token is configured, as if they did not exist. */
 export function adminRoutes(deps: AdminRoutesDeps): Router {
@@ -54,8 +40,7 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
     next();
   });
   router.use(deps.limitAuthFailures, (req, _res, next) => {
-    const token = bearerToken(req);
-    if (token === undefined || !secretsEqual(token, adminToken!)) throw adminUnauthorized();
+    if (!isAdminToken(bearerToken(req), adminToken)) throw adminUnauthorized();
     next();
   });
   // No admin route takes query parameters: an unknown one is a 400, never silently ignored.
@@ -72,7 +57,7 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
 
   route('createAccount', readBody, jsonFields, async (_req, res) => {
     validators.createAccountBody('body', res.locals.body);
-    const body = res.locals.body as { name?: string; limits?: Partial<Limits> };
+    const body = res.locals.body as { name?: string; limits?: LimitOverrides };
     const account = { id: randomId('acc'), name: body.name ?? null, limitOverrides: body.limits ?? {}, createdAt: Date.now() };
     const { record, secret } = newApiKey(account.id, ['read', 'write'], null);
     // Ids carry 80 random bits; a taken one means something is badly wrong, so it is a 500.

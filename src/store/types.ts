@@ -91,9 +91,6 @@ export interface ApiKeyRecord {
 
 export type ApiKeyInfo = Omit<ApiKeyRecord, 'hash'>;
 
-// Until http/admin.ts imports it from limits.ts (it is being edited elsewhere); removed then.
-export type { LimitsPatch } from '../limits';
-
 /** What a replica must forget from its caches; `all` after the store may have missed messages. */
 export type Invalidation = { kind: 'apiKey'; hash: string } | { kind: 'account'; id: string } | { kind: 'all' };
 
