@@ -4,7 +4,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { freePort } from '../helpers/processes';
-import { nginxBinary } from '../helpers/topology';
+import { nginxBinary } from '../helpers/replica-topology';
 import { startShippedNginx, type LocalNginx } from './nginx-run';
 
 interface Received {

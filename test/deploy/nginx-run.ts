@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { nginxBinary } from '../helpers/topology';
+import { nginxBinary } from '../helpers/replica-topology';
 import { canConnect, freePort, stopProcess } from '../helpers/processes';
 import { waitFor } from '../helpers/wait';
 import { readText } from './deployment-files';

@@ -14,7 +14,7 @@ export { ADMIN_TOKEN } from './admin-token';
 import { ADMIN_TOKEN } from './admin-token';
 
 export interface TestApp {
-  /** What supertest talks to: an app in this process, or the URL of the topology's load balancer. */
+  /** What supertest talks to: an app in this process, or the URL of the replica topology's load balancer. */
   app: Express | string;
   config: Config;
   kind: StoreKind;

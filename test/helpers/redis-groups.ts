@@ -14,10 +14,11 @@ import { waitFor } from './wait';
 
 const HOST = '127.0.0.1';
 
-export type Topology = 'standalone' | 'cluster' | 'sentinel';
+/** How a Redis deployment is laid out: one server, a Cluster, or a primary with replicas behind Sentinel. */
+export type RedisTopology = 'standalone' | 'cluster' | 'sentinel';
 
 /** Environment variables in which a global setup leaves the connection of the group it started. */
-export const GROUP_ENV: Record<Exclude<Topology, 'standalone'>, string> = {
+export const GROUP_ENV: Record<Exclude<RedisTopology, 'standalone'>, string> = {
   cluster: 'KV_TEST_CLUSTER_CONNECTION',
   sentinel: 'KV_TEST_SENTINEL_CONNECTION',
 };

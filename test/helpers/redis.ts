@@ -7,15 +7,15 @@ import type { RedisConnection } from '../../src/config';
 import { primaries } from '../../src/store/redis/connection';
 import { RedisStore } from '../../src/store/redis/redis-store';
 import { randomString } from './ids';
-import { GROUP_ENV, type Topology } from './redis-groups';
+import { GROUP_ENV, type RedisTopology } from './redis-groups';
 
 /** The Redis topology this jest project tests. */
-export const topology: Topology = (process.env.KV_TEST_REDIS_TOPOLOGY as Topology | undefined) ?? 'standalone';
+export const redisTopology: RedisTopology = (process.env.KV_TEST_REDIS_TOPOLOGY as RedisTopology | undefined) ?? 'standalone';
 
 /** How tests reach this project's Redis, or undefined when there is none here. */
 export function testRedisConnection(): RedisConnection | undefined {
-  if (topology === 'standalone') return process.env.REDIS_URL ? { kind: 'standalone', url: process.env.REDIS_URL, tls: false } : undefined;
-  const saved = process.env[GROUP_ENV[topology]];
+  if (redisTopology === 'standalone') return process.env.REDIS_URL ? { kind: 'standalone', url: process.env.REDIS_URL, tls: false } : undefined;
+  const saved = process.env[GROUP_ENV[redisTopology]];
   return saved ? (JSON.parse(saved) as RedisConnection) : undefined;
 }
 
@@ -25,7 +25,7 @@ export function resolveTestConnection(options: { url?: string; connection?: Redi
   return options.url ? { kind: 'standalone', url: options.url, tls: false } : testRedisConnection()!;
 }
 
-/** True when there is a Redis of this project's topology; otherwise KV_TEST_NO_REDIS says why not. */
+/** True when there is a Redis of this project's Redis topology; otherwise KV_TEST_NO_REDIS says why not. */
 export const hasRedis = testRedisConnection() !== undefined;
 
 /** `describe` when there is a Redis, otherwise a describe whose tests are reported as skipped. */
@@ -36,7 +36,7 @@ export interface TestRedisStoreOptions {
   prefix?: string;
   /** A Redis of the test's own (standalone). Defaults to this project's Redis. */
   url?: string;
-  /** A Redis of the test's own, of any topology. */
+  /** A Redis of the test's own, of any Redis topology. */
   connection?: RedisConnection;
   /** Defaults to 2000. */
   commandTimeoutMs?: number;

@@ -8,9 +8,8 @@ import type { RateLimitStoreFactory } from '../../src/store/types';
 import { createRedisRateLimitStore } from '../../src/store/redis/rate-limit-store';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
 import type { KvStore } from '../../src/store/types';
-import { createTestRedisStore, destroyTestRedisStore, hasRedis, scanTestKeys, resolveTestConnection, testRedisPrefix } from './redis';
+import { createTestRedisStore, destroyTestRedisStore, hasRedis, scanTestKeys, resolveTestConnection, testRedisPrefix, type TestRedisStoreOptions } from './redis';
 import { connectionEnv } from './redis-groups';
-import type { RedisConnection } from '../../src/config';
 
 export type StoreKind = 'redis' | 'sqlite';
 
@@ -41,14 +40,16 @@ export interface TestStore {
   destroy(): Promise<void>;
 }
 
-export async function createTestStore(kind: StoreKind = storeKind): Promise<TestStore> {
-  return kind === 'redis' ? createRedisTestStore() : createSqliteTestStore();
+/**
+ * A store of `kind` (this project's by default) that only this test uses: SQLite in a fresh temp
+ * dir, or Redis under a random prefix on this project's Redis. `redis` points a Redis store at a
+ * Redis of the test's own (`url`, `connection`) or at another store's data (`prefix`).
+ */
+export async function createTestStore(kind: StoreKind = storeKind, redis: TestRedisStoreOptions = {}): Promise<TestStore> {
+  return kind === 'redis' ? createRedisTestStore(redis) : createSqliteTestStore();
 }
 
-/** A Redis test store under a random prefix; by default on this project's Redis, or on a Redis of the test's own. */
-export async function createRedisTestStore(
-  options: { url?: string; connection?: RedisConnection; commandTimeoutMs?: number; prefix?: string } = {},
-): Promise<TestStore> {
+async function createRedisTestStore(options: TestRedisStoreOptions): Promise<TestStore> {
   const connection = resolveTestConnection(options);
   const commandTimeoutMs = options.commandTimeoutMs ?? 2000;
   const store = await createTestRedisStore({ ...options, connection, commandTimeoutMs });

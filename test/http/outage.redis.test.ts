@@ -8,7 +8,7 @@ import request from 'supertest';
 import { createTestApp, type TestApp } from '../helpers/app';
 import { freePort, startRedisServer, stopProcess } from '../helpers/processes';
 import { describeRedis } from '../helpers/redis';
-import { createRedisTestStore } from '../helpers/stores';
+import { createTestStore } from '../helpers/stores';
 import { waitFor } from '../helpers/wait';
 
 describeRedis('when Redis goes away', () => {
@@ -22,7 +22,7 @@ describeRedis('when Redis goes away', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kv-outage-'));
     port = await freePort();
     redis = await startRedisServer(port, dir);
-    t = await createTestApp({}, await createRedisTestStore({ url: `redis://127.0.0.1:${port}`, commandTimeoutMs: 300 }));
+    t = await createTestApp({}, await createTestStore('redis', { url: `redis://127.0.0.1:${port}`, commandTimeoutMs: 300 }));
     const account = await t.newAccount();
     auth = `Bearer ${account.apiKey}`;
   });

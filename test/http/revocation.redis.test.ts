@@ -3,7 +3,7 @@
 import request from 'supertest';
 import { ADMIN_TOKEN, appOn, createTestApp, type TestApp } from '../helpers/app';
 import { describeRedis } from '../helpers/redis';
-import { createRedisTestStore, type TestStore } from '../helpers/stores';
+import { createTestStore, type TestStore } from '../helpers/stores';
 import { waitFor } from '../helpers/wait';
 
 describeRedis('API key revocation across replicas', () => {
@@ -14,7 +14,7 @@ describeRedis('API key revocation across replicas', () => {
   beforeAll(async () => {
     first = await createTestApp({}, 'redis');
     // A second replica: its own connections and caches, the same Redis and prefix.
-    secondStore = await createRedisTestStore({ prefix: first.testStore.env.KV_REDIS_PREFIX });
+    secondStore = await createTestStore('redis', { prefix: first.testStore.env.KV_REDIS_PREFIX });
     second = appOn(secondStore, { config: first.config });
   });
 

@@ -14,13 +14,9 @@ import type {
   WriteCondition,
 } from '../../src/store/types';
 import { randomAccountId, randomId, randomString } from '../helpers/ids';
+import type { TestStore } from '../helpers/stores';
 import { sleep, waitFor } from '../helpers/wait';
 
-/** How the suite gets a store and disposes of it; one store serves the whole suite. */
-export interface StoreSetup {
-  create(): Promise<KvStore>;
-  destroy(store: KvStore): Promise<void>;
-}
 
 /** A quota no test reaches unless it means to. */
 const NO_QUOTA = 1_000_000;
@@ -90,17 +86,20 @@ function byId(a: { id: string }, b: { id: string }): number {
 /**
  * The contract suite. Every test makes its own random account, so tests never share data and the
  * store may be shared by the whole suite. Tests that wait for a 1-second TTL run concurrently.
+ * `createStore` makes the one store the suite runs on; the suite destroys it at the end.
  */
-export function describeStoreConformance(name: string, setup: StoreSetup): void {
+export function describeStoreConformance(name: string, createStore: () => Promise<TestStore>): void {
   describe(`KvStore conformance: ${name}`, () => {
+    let testStore: TestStore | undefined;
     let store: KvStore;
 
     beforeAll(async () => {
-      store = await setup.create();
+      testStore = await createStore();
+      store = testStore.store;
     });
 
     afterAll(async () => {
-      if (store) await setup.destroy(store);
+      await testStore?.destroy();
     });
 
     async function put(accountId: string, key: string, value: string, options: Partial<SetRequest> = {}): Promise<ItemMeta> {

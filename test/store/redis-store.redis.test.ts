@@ -2,9 +2,10 @@
 // swept indexes and invalidations between replicas.
 
 import type { RedisStore } from '../../src/store/redis/redis-store';
-import type { Invalidation, KvStore, ListedItem } from '../../src/store/types';
+import type { Invalidation, ListedItem } from '../../src/store/types';
 import { randomAccountId, randomId, randomString } from '../helpers/ids';
 import { createTestRedisStore, describeRedis, destroyTestRedisStore, scanTestKeys, testRedisPrefix } from '../helpers/redis';
+import { createTestStore } from '../helpers/stores';
 import { describeStoreConformance } from './conformance';
 import { sleep, waitFor } from '../helpers/wait';
 
@@ -46,10 +47,7 @@ async function waitPast(ms: number): Promise<void> {
 }
 
 describeRedis('RedisStore', () => {
-  describeStoreConformance('redis', {
-    create: () => createTestRedisStore(),
-    destroy: (store: KvStore) => destroyTestRedisStore(store as RedisStore),
-  });
+  describeStoreConformance('redis', () => createTestStore('redis'));
 
   describe('Redis specifics', () => {
     let store: RedisStore;

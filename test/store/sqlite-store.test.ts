@@ -4,23 +4,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
-import type { KvStore } from '../../src/store/types';
+import { createTestStore } from '../helpers/stores';
 import { describeStoreConformance } from './conformance';
 
-const dirs = new Map<KvStore, string>();
-
-describeStoreConformance('sqlite', {
-  async create() {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvtest-'));
-    const store = new SqliteStore({ dataDir });
-    dirs.set(store, dataDir);
-    return store;
-  },
-  async destroy(store) {
-    await store.close();
-    fs.rmSync(dirs.get(store)!, { recursive: true, force: true });
-  },
-});
+describeStoreConformance('sqlite', () => createTestStore('sqlite'));
 
 describe('SqliteStore expiry sweep', () => {
   let dataDir: string;

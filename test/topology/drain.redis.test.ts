@@ -4,7 +4,7 @@
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { describeRedis } from '../helpers/redis';
-import { nginxBinary, startTopology, type Topology } from '../helpers/topology';
+import { nginxBinary, startReplicaTopology, type ReplicaTopology } from '../helpers/replica-topology';
 
 const BOOTSTRAP_KEY = `kv_${randomBytes(24).toString('base64url')}`;
 const CLIENTS = 16;
@@ -15,10 +15,10 @@ const MAX_REQUESTS = 40_000;
 const describeTopology = nginxBinary() || process.env.CI === 'true' ? describeRedis : describe.skip;
 
 describeTopology('graceful drain behind a load balancer', () => {
-  let topology: Topology;
+  let topology: ReplicaTopology;
 
   beforeAll(async () => {
-    topology = await startTopology({ replicas: 3, env: { KV_BOOTSTRAP_API_KEY: BOOTSTRAP_KEY } });
+    topology = await startReplicaTopology({ replicas: 3, env: { KV_BOOTSTRAP_API_KEY: BOOTSTRAP_KEY } });
   }, 30_000);
   afterAll(() => topology?.stop());
 

@@ -3,11 +3,11 @@
 
 import rootGlobalSetup from '../global-setup';
 import { ADMIN_TOKEN } from '../helpers/admin-token';
-import { nginxBinary, startTopology, type Topology } from '../helpers/topology';
+import { nginxBinary, startReplicaTopology, type ReplicaTopology } from '../helpers/replica-topology';
 
 declare global {
   // eslint-disable-next-line no-var
-  var __KV_TOPOLOGY__: Topology | undefined;
+  var __KV_TOPOLOGY__: ReplicaTopology | undefined;
 }
 
 export default async function topologySetup(): Promise<void> {
@@ -19,7 +19,7 @@ export default async function topologySetup(): Promise<void> {
     console.log(`\n[kv tests] topology tests are skipped: ${missing}.`);
     return;
   }
-  const topology = await startTopology({ replicas: 3, env: { KV_ADMIN_TOKEN: ADMIN_TOKEN } });
+  const topology = await startReplicaTopology({ replicas: 3, env: { KV_ADMIN_TOKEN: ADMIN_TOKEN } });
   globalThis.__KV_TOPOLOGY__ = topology;
   process.env.KV_TEST_BASE_URL = topology.url;
   console.log(`\n[kv tests] topology: nginx at ${topology.url} in front of ports ${topology.replicas.map((r) => r.port).join(', ')}`);

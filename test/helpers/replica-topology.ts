@@ -1,4 +1,5 @@
-// A native replica topology on loopback: N KV processes on one Redis behind an nginx load balancer.
+// A replica topology on loopback (what the topology jest project runs the HTTP suites through):
+// N KV processes on one Redis behind an nginx load balancer. Not a Redis topology: see redis-groups.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,7 +14,7 @@ export function nginxBinary(): string | undefined {
   return ['/usr/sbin/nginx', '/usr/bin/nginx'].find((candidate) => fs.existsSync(candidate));
 }
 
-export interface Topology {
+export interface ReplicaTopology {
   /** The load balancer, e.g. http://127.0.0.1:41234 */
   url: string;
   replicas: ServiceProcess[];
@@ -69,7 +70,7 @@ ${upstreams.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=2s;`)
 }
 
 /** Starts `replicas` KV processes on REDIS_URL under a fresh prefix, and nginx in front of them. */
-export async function startTopology(options: { replicas: number; env?: Record<string, string> }): Promise<Topology> {
+export async function startReplicaTopology(options: { replicas: number; env?: Record<string, string> }): Promise<ReplicaTopology> {
   const nginx = nginxBinary();
   if (!nginx) throw new Error('nginx is not installed (apt-get install nginx-light)');
   const prefix = `kvtest-topo-${randomString(8)}`;
