@@ -1,12 +1,11 @@
 // rate-limit-redis on the store's ioredis connection, made to survive a cold or restarted Redis.
 
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Store } from 'express-rate-limit';
 import { RedisStore as RateLimitRedisStore } from 'rate-limit-redis';
 import type { AuthCheckLedger, AuthCheckReservation } from '../auth-checks';
 import type { RedisClient } from './connection';
+import { AUTH_CHECK_SCRIPTS, scriptDefinitions, type ScriptCommands } from './scripts';
 
 type Reply = boolean | number | string | (boolean | number | string)[];
 
@@ -35,19 +34,7 @@ export function resilientSendCommand(client: RedisClient): (...args: string[]) =
   };
 }
 
-const SCRIPTS_DIR = path.join(__dirname, 'scripts');
-
-function readScript(name: string): string {
-  const source = fs.readFileSync(path.join(SCRIPTS_DIR, `${name}.lua`), 'utf8');
-  return source.replace(/^-- @include (\w+)$/gm, (_line, include: string) =>
-    fs.readFileSync(path.join(SCRIPTS_DIR, 'includes', `${include}.lua`), 'utf8'),
-  );
-}
-
-interface AuthCheckCommands {
-  reserveAuthCheck(failuresKey: string, checkingKey: string, limit: number, token: string, holdMs: number): Promise<number[]>;
-  releaseAuthCheck(failuresKey: string, checkingKey: string, token: string, failed: '0' | '1', windowMs: number): Promise<number>;
-}
+type AuthCheckCommands = Pick<ScriptCommands, (typeof AUTH_CHECK_SCRIPTS)[number]>;
 
 /**
  * The auth-check scripts as ioredis commands on `client` (defineCommand: EVALSHA, and EVAL on
@@ -56,7 +43,7 @@ interface AuthCheckCommands {
 function authCheckCommands(client: RedisClient): AuthCheckCommands {
   const scripted = client as RedisClient & Partial<AuthCheckCommands>;
   if (!scripted.reserveAuthCheck) {
-    for (const name of ['reserveAuthCheck', 'releaseAuthCheck']) client.defineCommand(name, { numberOfKeys: 2, lua: readScript(name) });
+    for (const [name, definition] of Object.entries(scriptDefinitions(AUTH_CHECK_SCRIPTS))) client.defineCommand(name, definition);
   }
   return client as RedisClient & AuthCheckCommands;
 }

@@ -21,29 +21,12 @@ import type { RedisConnection } from '../../config';
 import { LIMIT_NAMES, type LimitOverrides, type LimitsPatch } from '../../limits';
 import { ConnectionProblems, connectRedis, primaries, type RedisClient } from './connection';
 import { RedisKeys } from './keys';
-import { loadScripts } from './scripts';
+import { loadScripts, type ScriptedRedis } from './scripts';
 import { toStoreError } from './errors';
 import { parseItem } from './item-codec';
 
 /** Expired index entries collected per script call: bounded work, amortised over writes and reads. */
 const SWEEP_BATCH = 100;
-
-type ScriptReply = (string | number | null)[];
-
-/** The Lua scripts as ioredis commands (see scripts/*.lua for KEYS, ARGV and replies). */
-interface ScriptCommands {
-  setItem(...args: (string | number)[]): Promise<ScriptReply>;
-  deleteItem(...args: (string | number)[]): Promise<ScriptReply>;
-  countKeys(...args: (string | number)[]): Promise<number>;
-  listKeys(...args: (string | number | Buffer)[]): Promise<string[]>;
-  readVersions(numberOfKeys: number, ...keys: string[]): Promise<string[]>;
-  createAccount(...args: (string | number)[]): Promise<number>;
-  createApiKey(...args: (string | number)[]): Promise<number>;
-  revokeApiKey(...args: (string | number)[]): Promise<number>;
-  updateAccountLimits(...args: (string | number)[]): Promise<number>;
-}
-
-export type ScriptedRedis = RedisClient & ScriptCommands;
 
 export interface RedisStoreOptions {
   connection: RedisConnection;

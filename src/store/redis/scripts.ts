@@ -1,27 +1,108 @@
-// Loads the Lua scripts for ioredis `defineCommand` (EVALSHA with NOSCRIPT fallback, per connection).
+// The Lua scripts as ioredis commands: one table of their KEYS and ARGV, from which their definitions and call types follow.
 
 import fs from 'node:fs';
 import path from 'node:path';
+import type { RedisClient } from './connection';
 
 const SCRIPTS_DIR = path.join(__dirname, 'scripts');
 
-/**
- * Each script, its number of KEYS, and the ioredis command it becomes (named after the file).
- * `null`: a variable number of KEYS, passed by the caller as the first argument.
- */
-export const SCRIPT_KEYS = {
-  setItem: 4,
-  deleteItem: 3,
-  countKeys: 2,
-  listKeys: 2,
-  readVersions: null,
-  createAccount: 4,
-  createApiKey: 4,
-  revokeApiKey: 3,
-  updateAccountLimits: 1,
-} satisfies Record<string, number | null>;
+/** A script's KEYS and ARGV, named exactly as in the header of its .lua file (a unit test compares them). */
+export interface ScriptSignature {
+  readonly keys: readonly string[];
+  readonly args: readonly string[];
+  /**
+   * A variable-length tail after the fixed KEYS and ARGV. Of `keys`: the script takes any number of
+   * KEYS and the caller passes their count first. Of `args`: any number of ARGV follow the fixed ones.
+   */
+  readonly rest?: { readonly of: 'keys' | 'args'; readonly name: string };
+}
 
-export type ScriptName = keyof typeof SCRIPT_KEYS;
+/**
+ * Every script under scripts/, by the ioredis command it becomes (named after its file). Its call
+ * type (ScriptCommands) and its numberOfKeys are derived from here, so a KEYS or ARGV added to a
+ * script must be added here too, and then TypeScript points at every call that misses it.
+ */
+export const SCRIPT_SIGNATURES = {
+  setItem: {
+    keys: ['item', 'index', 'expiry', 'versions'],
+    args: ['member', 'value', 'ttlMs', 'keepTtl', 'mode', 'expected', 'maxKeys', 'sweep'],
+  },
+  deleteItem: { keys: ['item', 'index', 'expiry'], args: ['member', 'expected', 'sweep'] },
+  countKeys: { keys: ['index', 'expiry'], args: ['sweep'] },
+  listKeys: { keys: ['index', 'expiry'], args: ['start', 'stop', 'limit', 'sweep'] },
+  readVersions: { keys: [], args: [], rest: { of: 'keys', name: 'item' } },
+  createAccount: {
+    keys: ['account', 'apiKey', 'apiKeyId', 'accountKeys'],
+    args: ['accountId', 'accountName', 'accountCreatedAt', 'keyId', 'keyHash', 'keyName', 'keyScopes', 'keyCreatedAt'],
+    rest: { of: 'args', name: 'overrides' },
+  },
+  createApiKey: {
+    keys: ['account', 'apiKey', 'apiKeyId', 'accountKeys'],
+    args: ['accountId', 'keyId', 'keyHash', 'keyName', 'keyScopes', 'keyCreatedAt'],
+  },
+  revokeApiKey: { keys: ['apiKeyId', 'apiKey', 'accountKeys'], args: ['keyId', 'keyHash'] },
+  updateAccountLimits: { keys: ['account'], args: [], rest: { of: 'args', name: 'overrides' } },
+  reserveAuthCheck: { keys: ['failures', 'checking'], args: ['limit', 'token', 'holdMs'] },
+  releaseAuthCheck: { keys: ['failures', 'checking'], args: ['token', 'failed', 'windowMs'] },
+} as const satisfies Record<string, ScriptSignature>;
+
+export type ScriptName = keyof typeof SCRIPT_SIGNATURES;
+
+/** The scripts the Redis store runs, defined on its connection when it is made (RedisStore). */
+export const STORE_SCRIPTS = [
+  'setItem',
+  'deleteItem',
+  'countKeys',
+  'listKeys',
+  'readVersions',
+  'createAccount',
+  'createApiKey',
+  'revokeApiKey',
+  'updateAccountLimits',
+] as const satisfies readonly ScriptName[];
+
+/** The failed-authentication ledger's scripts, defined by the rate-limit store on the connection it shares. */
+export const AUTH_CHECK_SCRIPTS = ['reserveAuthCheck', 'releaseAuthCheck'] as const satisfies readonly ScriptName[];
+
+/** What each script returns (see the "Returns" of its header). */
+interface ScriptReplies {
+  setItem: (string | number)[];
+  deleteItem: (string | number)[];
+  countKeys: number;
+  listKeys: string[];
+  readVersions: string[];
+  createAccount: number;
+  createApiKey: number;
+  revokeApiKey: number;
+  updateAccountLimits: number;
+  reserveAuthCheck: number[];
+  releaseAuthCheck: number;
+}
+
+/** An ARGV value: ioredis sends numbers as their decimal text, Buffers as their bytes. */
+type Arg = string | number | Buffer;
+/** A tuple of the same length as the names, each element of type V. */
+type Each<Names extends readonly string[], V> = { -readonly [I in keyof Names]: V };
+type CallArgs<S extends ScriptSignature> = S extends { rest: { of: 'keys' } }
+  ? [numberOfKeys: number, ...keys: string[]]
+  : S extends { rest: { of: 'args' } }
+    ? [...Each<S['keys'], string>, ...Each<S['args'], Arg>, ...rest: Arg[]]
+    : [...Each<S['keys'], string>, ...Each<S['args'], Arg>];
+
+/** The scripts as ioredis commands: KEYS first, then ARGV, as many of each as the signature names. */
+export type ScriptCommands = {
+  [N in ScriptName]: (...args: CallArgs<(typeof SCRIPT_SIGNATURES)[N]>) => Promise<ScriptReplies[N]>;
+};
+
+/** A connection on which the scripts are defined as commands. */
+export type ScriptedRedis = RedisClient & ScriptCommands;
+
+/** What ioredis's defineCommand (or its `scripts` option) takes for one script. */
+export interface ScriptDefinition {
+  lua: string;
+  /** Absent: the caller passes the number of KEYS as the first argument. */
+  numberOfKeys?: number;
+}
 
 function readScript(name: string): string {
   const source = fs.readFileSync(path.join(SCRIPTS_DIR, `${name}.lua`), 'utf8');
@@ -30,11 +111,17 @@ function readScript(name: string): string {
   );
 }
 
-/** The `scripts` option of the ioredis constructor. */
-export function loadScripts(): Record<ScriptName, { lua: string; numberOfKeys?: number }> {
-  const entries = Object.entries(SCRIPT_KEYS).map(([name, numberOfKeys]) => [
-    name,
-    numberOfKeys === null ? { lua: readScript(name) } : { lua: readScript(name), numberOfKeys },
-  ]);
-  return Object.fromEntries(entries) as Record<ScriptName, { lua: string; numberOfKeys?: number }>;
+/** The definitions of these scripts, read from their files (includes expanded). */
+export function scriptDefinitions<N extends ScriptName>(names: readonly N[]): Record<N, ScriptDefinition> {
+  const entries = names.map((name) => {
+    const signature: ScriptSignature = SCRIPT_SIGNATURES[name];
+    const lua = readScript(name);
+    return [name, signature.rest?.of === 'keys' ? { lua } : { lua, numberOfKeys: signature.keys.length }];
+  });
+  return Object.fromEntries(entries) as Record<N, ScriptDefinition>;
+}
+
+/** The `scripts` option of the store's ioredis connection: the store's own scripts. */
+export function loadScripts(): Record<(typeof STORE_SCRIPTS)[number], ScriptDefinition> {
+  return scriptDefinitions(STORE_SCRIPTS);
 }

@@ -7,10 +7,15 @@
   KEYS[3] apiKeyId      hash: hash, accountId (find a key by its id, to revoke it)
   KEYS[4] accountKeys   hash: key id -> secret hash, the account's keys
 
-  ARGV[1] accountId   ARGV[2] accountName ("" for none)   ARGV[3] accountCreatedAt
-  ARGV[4] keyId       ARGV[5] keyHash                      ARGV[6] keyName ("" for none)
-  ARGV[7] keyScopes (comma-separated)                      ARGV[8] keyCreatedAt
-  ARGV[9...] limit overrides as name, value pairs
+  ARGV[1] accountId
+  ARGV[2] accountName       "" for none
+  ARGV[3] accountCreatedAt
+  ARGV[4] keyId
+  ARGV[5] keyHash
+  ARGV[6] keyName           "" for none
+  ARGV[7] keyScopes         comma-separated
+  ARGV[8] keyCreatedAt
+  ARGV[9...] overrides      limit overrides as name, value pairs
 
   Returns 1 when created, 0 when the account id is taken (nothing changed).
 ]]

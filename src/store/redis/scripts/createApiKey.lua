@@ -6,8 +6,12 @@
   KEYS[3] apiKeyId      hash: hash, accountId
   KEYS[4] accountKeys   hash: key id -> secret hash
 
-  ARGV[1] accountId  ARGV[2] keyId  ARGV[3] keyHash  ARGV[4] keyName ("" for none)
-  ARGV[5] keyScopes (comma-separated)  ARGV[6] keyCreatedAt
+  ARGV[1] accountId
+  ARGV[2] keyId
+  ARGV[3] keyHash
+  ARGV[4] keyName       "" for none
+  ARGV[5] keyScopes     comma-separated
+  ARGV[6] keyCreatedAt
 
   Returns 1 when created, 0 when the account does not exist (nothing changed).
 ]]

@@ -5,7 +5,8 @@
   KEYS[2] apiKey        hash of the key, by secret hash
   KEYS[3] accountKeys   hash: key id -> secret hash
 
-  ARGV[1] keyId   ARGV[2] keyHash (as read from apiKeyId before the call)
+  ARGV[1] keyId
+  ARGV[2] keyHash   as read from apiKeyId before the call
 
   Returns 1 when revoked, 0 when the key was already gone.
 ]]

@@ -3,7 +3,7 @@
 
   KEYS[1] account   hash: id, name, createdAt, limit:<name> overrides
 
-  ARGV[1...] name, value pairs; value "" clears that override
+  ARGV[1...] overrides   name, value pairs; value "" clears that override
 
   Returns 1 when updated, 0 when the account does not exist (nothing changed).
 ]]
