@@ -9,8 +9,6 @@ import { isAuthCheckLedger, LocalAuthCheckLedger, type AuthCheckLedger, type Aut
 import type { RateLimitStoreFactory } from '../store/types';
 import { authContext } from './auth';
 
-
-
 /** Told of every request a limiter refuses, by limiter name (for metrics). */
 export type OnLimited = (limiter: string) => void;
 
