@@ -2,10 +2,10 @@
 
 import type { Express } from 'express';
 import pino, { type Logger } from 'pino';
-import request from 'supertest';
 import { createApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 import type { KvStore } from '../../src/store/types';
+import { accountClient, createAccount, type AccountClient, type Target, type TestAccount } from './client';
 import { createTestStore, remoteBaseUrl, storeKind, type StoreKind, type TestStore } from './stores';
 
 export { describeStore, storeKind } from './stores';
@@ -15,14 +15,16 @@ import { ADMIN_TOKEN } from './admin-token';
 
 export interface TestApp {
   /** What supertest talks to: an app in this process, or the URL of the replica topology's load balancer. */
-  app: Express | string;
+  app: Target;
   config: Config;
   kind: StoreKind;
   store: KvStore;
   /** The test store behind the app: dump, cut off, destroy. */
   testStore: TestStore;
   /** Creates a fresh account through the admin API; returns its id and read+write key. */
-  newAccount(limits?: Record<string, number>): Promise<{ accountId: string; apiKey: string; keyId: string }>;
+  newAccount(limits?: Record<string, number>): Promise<TestAccount>;
+  /** A fresh account (see newAccount) and a client on `app` bound to its key. */
+  newClient(limits?: Record<string, number>): Promise<TestAccount & AccountClient>;
   close(): Promise<void>;
 }
 
@@ -65,13 +67,10 @@ export async function createTestApp(
     kind: testStore.kind,
     store: testStore.store,
     testStore,
-    async newAccount(limits) {
-      const res = await request(app)
-        .post('/admin/accounts')
-        .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
-        .send(limits ? { limits } : {});
-      if (res.status !== 201) throw new Error(`creating an account failed: ${res.status} ${JSON.stringify(res.body)}`);
-      return { accountId: res.body.data.account.id, apiKey: res.body.data.apiKey.key, keyId: res.body.data.apiKey.id };
+    newAccount: (limits) => createAccount(app, limits),
+    async newClient(limits) {
+      const account = await createAccount(app, limits);
+      return { ...account, ...accountClient(app, account.apiKey) };
     },
     close: () => testStore.destroy(),
   };

@@ -1,34 +1,15 @@
 // Compare-and-swap increments through several API replicas while a Redis primary is killed, with
 // the bookkeeping that tells acknowledged, lost and double-applied writes apart.
 
-import { randomBytes } from 'node:crypto';
-import { ADMIN_TOKEN } from './admin-token';
-import { startService, stopProcess, waitUntilReady, type ServiceProcess } from './processes';
+import { randomPrefix } from './ids';
+import { startTwoReplicas, type ServiceReplicas } from './processes';
 import { connectionEnv, type RedisGroup } from './redis-groups';
 import { backoff } from './retry';
 import { sleep, waitFor } from './wait';
 
-/** Two KV processes on `group`, with a short command timeout, as the replicas the load goes through. */
-export async function startReplicas(group: RedisGroup): Promise<{ urls: string[]; outputs(): string[]; stop(): Promise<void> }> {
-  const env = {
-    ...connectionEnv(group.connection),
-    KV_REDIS_PREFIX: `kvtest-${randomBytes(6).toString('hex')}`,
-    KV_REDIS_TIMEOUT_MS: '1000',
-    KV_ADMIN_TOKEN: ADMIN_TOKEN,
-  };
-  const services: ServiceProcess[] = await Promise.all([startService(env), startService(env)]);
-  const urls = services.map((service) => service.url);
-  // They listen at once, and serve once connected to Redis (/readyz 200).
-  for (const url of urls) {
-    await waitUntilReady(url, 15_000);
-  }
-  return {
-    urls,
-    outputs: () => services.map((service) => service.output()),
-    stop: async () => {
-      await Promise.all(services.map((service) => stopProcess(service.child, 'SIGTERM')));
-    },
-  };
+/** Two KV processes on `group` under a fresh prefix (see startTwoReplicas): the replicas the load goes through. */
+export function startReplicasOn(group: RedisGroup): Promise<ServiceReplicas> {
+  return startTwoReplicas({ ...connectionEnv(group.connection), KV_REDIS_PREFIX: randomPrefix() });
 }
 
 /** One HTTP exchange, as the load saw it; status 0 is a connection error or a client timeout. */
@@ -84,18 +65,6 @@ export interface IncrementLoad {
   afterRecoveryMs: number;
   /** Hard bound on the whole run. */
   maxMs: number;
-}
-
-/** Creates an account through the admin API of `baseUrl`; returns its id and read+write key. */
-export async function createAccount(baseUrl: string): Promise<{ accountId: string; apiKey: string }> {
-  const res = await fetch(`${baseUrl}/admin/accounts`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
-    body: '{}',
-  });
-  const body = (await res.json()) as { data: { account: { id: string }; apiKey: { key: string } } };
-  if (res.status !== 201) throw new Error(`creating an account failed: ${res.status}`);
-  return { accountId: body.data.account.id, apiKey: body.data.apiKey.key };
 }
 
 async function send(url: string, init: RequestInit): Promise<{ status: number; body: unknown; etag: string | null }> {

@@ -4,10 +4,7 @@
 // in the middle of the load.
 
 import { performance } from 'node:perf_hooks';
-import { randomBytes } from 'node:crypto';
-import { ADMIN_TOKEN } from './admin-token';
 import { checkHistory, type CheckResult, type Condition, type Crash, type Input, type Operation, type Outcome } from './linearizability';
-import { startService, stopProcess, waitUntilReady, type ServiceProcess } from './processes';
 import { backoff } from './retry';
 import { sleep } from './wait';
 
@@ -235,31 +232,6 @@ export function checkAcrossCrash(history: RecordedHistory, timeoutMs: number): {
   if (strict.verdict !== 'not linearizable') return { strict, result: strict };
   const remaining = Math.max(1000, timeoutMs - (Date.now() - started));
   return { strict, result: checkHistory(history.operations, { crashes: history.crashes, timeoutMs: remaining }) };
-}
-
-/** Two KV processes on one store (`env` names it), with a short Redis timeout, ready to serve. */
-export async function startTwoReplicas(env: Record<string, string>): Promise<{ urls: string[]; services: ServiceProcess[]; stop(): Promise<void> }> {
-  const full = { KV_REDIS_TIMEOUT_MS: '1000', KV_ADMIN_TOKEN: ADMIN_TOKEN, ...env };
-  const services: ServiceProcess[] = [];
-  const stop = async () => {
-    await Promise.all(services.map((service) => stopProcess(service.child, 'SIGKILL')));
-  };
-  try {
-    for (let i = 0; i < 2; i++) services.push(await startService(full));
-    const urls = services.map((service) => service.url);
-    for (const url of urls) {
-      await waitUntilReady(url, 15_000);
-    }
-    return { urls, services, stop };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-}
-
-/** A fresh Redis key prefix for a test's KV processes. */
-export function randomPrefix(): string {
-  return `kvtest-${randomBytes(6).toString('hex')}`;
 }
 
 /**

@@ -14,6 +14,11 @@ export function randomId(prefix: string): string {
   return `${prefix}_${randomString(16)}`;
 }
 
+/** A fresh Redis key prefix, `kvtest-<12 hex>`, for a test's own store or KV processes. */
+export function randomPrefix(): string {
+  return `kvtest-${randomString(12)}`;
+}
+
 /** A fresh account id, `acc_<16 hex>`: items need no account record, so any test can own one. */
 export function randomAccountId(): string {
   return randomId('acc');

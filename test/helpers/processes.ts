@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
+import { ADMIN_TOKEN } from './admin-token';
 import { waitFor } from './wait';
 
 /** A free TCP port on 127.0.0.1 (closed again before it is returned). */
@@ -119,4 +120,36 @@ export async function startService(env: Record<string, string>): Promise<Service
     output: () => output,
     exited,
   };
+}
+
+export interface ServiceReplicas {
+  /** Their base URLs, in start order. */
+  urls: string[];
+  services: ServiceProcess[];
+  /** What each printed so far. */
+  outputs(): string[];
+  /** Kills both (SIGKILL). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Two KV processes on one store (`env` names it: the Redis connection and KV_REDIS_PREFIX), with a
+ * 1 s Redis command timeout and ADMIN_TOKEN, both ready: the replicas that the failover and
+ * linearizability tests send their load through. `env` may override the timeout.
+ */
+export async function startTwoReplicas(env: Record<string, string>): Promise<ServiceReplicas> {
+  const full = { KV_REDIS_TIMEOUT_MS: '1000', KV_ADMIN_TOKEN: ADMIN_TOKEN, ...env };
+  const services: ServiceProcess[] = [];
+  const stop = async () => {
+    await Promise.all(services.map((service) => stopProcess(service.child, 'SIGKILL')));
+  };
+  try {
+    for (let i = 0; i < 2; i++) services.push(await startService(full));
+    // They listen at once, and serve once connected to the store (/readyz 200).
+    for (const service of services) await waitUntilReady(service.url);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { urls: services.map((service) => service.url), services, outputs: () => services.map((service) => service.output()), stop };
 }

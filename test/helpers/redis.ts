@@ -6,7 +6,7 @@
 import type { RedisConnection } from '../../src/config';
 import { primaries } from '../../src/store/redis/connection';
 import { RedisStore } from '../../src/store/redis/redis-store';
-import { randomString } from './ids';
+import { randomPrefix } from './ids';
 import { GROUP_ENV, type RedisTopology } from './redis-groups';
 
 /** The Redis topology this jest project tests. */
@@ -46,7 +46,7 @@ const prefixes = new WeakMap<RedisStore, string>();
 
 /** A RedisStore under a fresh `kvtest-<random>` prefix, connected. Pair with destroyTestRedisStore. */
 export async function createTestRedisStore(options: TestRedisStoreOptions = {}): Promise<RedisStore> {
-  const prefix = options.prefix ?? `kvtest-${randomString(12)}`;
+  const prefix = options.prefix ?? randomPrefix();
   const store = new RedisStore({
     connection: resolveTestConnection(options),
     prefix,

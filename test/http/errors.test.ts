@@ -30,26 +30,11 @@ describeStore('error responses', () => {
   });
   afterAll(() => t.close());
 
+  /** A fresh account and request helpers bound to its key, which no answer may ever contain. */
   async function client(limits?: Record<string, number>) {
-    const account = await t.newAccount(limits);
+    const account = await t.newClient(limits);
     secrets.push(account.apiKey);
-    const auth = `Bearer ${account.apiKey}`;
-    return {
-      ...account,
-      auth,
-      put: (path: string, body: unknown) => request(t.app).put(`/kv/items/${path}`).set('Authorization', auth).send(body as object),
-      /** PUT with exactly these bytes as the body (superagent would JSON-encode a Buffer otherwise). */
-      putText: (path: string, text: string | Buffer, type = 'application/json') =>
-        request(t.app)
-          .put(`/kv/items/${path}`)
-          .set('Authorization', auth)
-          .set('Content-Type', type)
-          .serialize((data) => data)
-          .send(text),
-      get: (path: string) => request(t.app).get(`/kv/items/${path}`).set('Authorization', auth),
-      del: (path: string) => request(t.app).delete(`/kv/items/${path}`).set('Authorization', auth),
-      list: (query: string) => request(t.app).get(`/kv/items${query}`).set('Authorization', auth),
-    };
+    return account;
   }
 
   async function readOnlyKey(accountId: string): Promise<string> {

@@ -5,6 +5,7 @@ import request from 'supertest';
 import { createApp, type Surface } from '../../src/app';
 import { Metrics } from '../../src/metrics';
 import { ADMIN_TOKEN, createTestApp, describeStore, type TestApp } from '../helpers/app';
+import { createAccount } from '../helpers/client';
 import { expectError } from '../helpers/envelope';
 
 const ADMIN = `Bearer ${ADMIN_TOKEN}`;
@@ -28,11 +29,7 @@ describeStore('the public and internal surfaces (KV_INTERNAL_PORT)', () => {
     });
 
   /** A fresh account and its read+write key, made through the internal app. */
-  async function newAccount(): Promise<{ accountId: string; apiKey: string; keyId: string }> {
-    const res = await request(internalApp).post('/admin/accounts').set('Authorization', ADMIN).send({});
-    expect(res.status).toBe(201);
-    return { accountId: res.body.data.account.id, apiKey: res.body.data.apiKey.key, keyId: res.body.data.apiKey.id };
-  }
+  const newAccount = () => createAccount(internalApp);
 
   beforeAll(async () => {
     t = await createTestApp({ KV_INTERNAL_PORT: '0' });

@@ -1,6 +1,6 @@
 // The item routes over HTTP: writes, conditions, reads, exact values, listing, usage, expiry.
 
-import request, { type Response } from 'supertest';
+import type { Response } from 'supertest';
 import { createTestApp, describeStore, type TestApp } from '../helpers/app';
 import { expectError } from '../helpers/envelope';
 
@@ -32,22 +32,7 @@ describeStore('item routes', () => {
   afterAll(() => t.close());
 
   /** A fresh account and request helpers bound to its key. */
-  async function client(limits?: Record<string, number>) {
-    const { apiKey } = await t.newAccount(limits);
-    const auth = `Bearer ${apiKey}`;
-    return {
-      apiKey,
-      put: (path: string, body: unknown) => request(t.app).put(`/kv/items/${path}`).set('Authorization', auth).send(body as object),
-      /** PUT with the body sent as this exact JSON text. */
-      putText: (path: string, text: string) =>
-        request(t.app).put(`/kv/items/${path}`).set('Authorization', auth).set('Content-Type', 'application/json').send(text),
-      get: (path: string) => request(t.app).get(`/kv/items/${path}`).set('Authorization', auth),
-      head: (path: string) => request(t.app).head(`/kv/items/${path}`).set('Authorization', auth),
-      del: (path: string) => request(t.app).delete(`/kv/items/${path}`).set('Authorization', auth),
-      list: (query = '') => request(t.app).get(`/kv/items${query}`).set('Authorization', auth),
-      usage: () => request(t.app).get('/kv/usage').set('Authorization', auth),
-    };
-  }
+  const client = (limits?: Record<string, number>) => t.newClient(limits);
 
   describe('PUT /kv/items/{key}', () => {
     it('answers 201 with the item envelope and an ETag when it creates the key', async () => {

@@ -4,7 +4,6 @@ import type http from 'node:http';
 import net from 'node:net';
 import zlib from 'node:zlib';
 import fc from 'fast-check';
-import request from 'supertest';
 import {
   deepJsonText,
   encodeKeyPath,
@@ -171,18 +170,7 @@ describeStore('properties over HTTP', () => {
   }
 
   /** A fresh account and request helpers bound to its key. */
-  async function client() {
-    const { apiKey } = await t.newAccount(UNTHROTTLED);
-    const auth = `Bearer ${apiKey}`;
-    return {
-      auth,
-      putText: (path: string, text: string) =>
-        request(t.app).put(`/kv/items/${path}`).set('Authorization', auth).set('Content-Type', 'application/json').send(text),
-      get: (path: string) => request(t.app).get(`/kv/items/${path}`).set('Authorization', auth),
-      del: (path: string) => request(t.app).delete(`/kv/items/${path}`).set('Authorization', auth),
-      list: (query: string) => request(t.app).get(`/kv/items${query}`).set('Authorization', auth),
-    };
-  }
+  const client = () => t.newClient(UNTHROTTLED);
   type Client = Awaited<ReturnType<typeof client>>;
 
   /** The raw text of `data.value` in a GET answer, and the character after it. */

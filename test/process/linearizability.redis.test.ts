@@ -3,9 +3,11 @@
 // order of the operations, each taking effect between its request and its answer, that a single
 // register per key would have answered the same way.
 
-import { createAccount } from '../helpers/failover';
+import { createAccount } from '../helpers/client';
+import { randomPrefix } from '../helpers/ids';
 import { checkHistory } from '../helpers/linearizability';
-import { expectLinearizable, historyFigures, randomPrefix, recordHistory, startTwoReplicas } from '../helpers/history-recorder';
+import { expectLinearizable, historyFigures, recordHistory } from '../helpers/history-recorder';
+import { startTwoReplicas, type ServiceReplicas } from '../helpers/processes';
 import { createTestRedisStore, describeRedis, destroyTestRedisStore } from '../helpers/redis';
 
 /** `npm run test:soak` (KV_SOAK=1) records a minute of load instead of 5 s. */
@@ -15,7 +17,7 @@ jest.setTimeout(LOAD_MS + 35_000);
 
 describeRedis('linearizability on standalone Redis', () => {
   const prefix = randomPrefix();
-  let replicas: Awaited<ReturnType<typeof startTwoReplicas>> | undefined;
+  let replicas: ServiceReplicas | undefined;
 
   beforeAll(async () => {
     replicas = await startTwoReplicas({ REDIS_URL: process.env.REDIS_URL!, KV_REDIS_PREFIX: prefix });

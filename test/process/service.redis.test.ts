@@ -4,6 +4,7 @@ import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { startService, stopProcess, waitUntilReady, type ServiceProcess } from '../helpers/processes';
+import { randomPrefix } from '../helpers/ids';
 import { describeRedis } from '../helpers/redis';
 import { sleep, waitFor } from '../helpers/wait';
 
@@ -32,7 +33,7 @@ describeRedis('the service process', () => {
   const prefixes: string[] = [];
   const processes: ServiceProcess[] = [];
   const newPrefix = () => {
-    const prefix = `kvtest-${randomBytes(6).toString('hex')}`;
+    const prefix = randomPrefix();
     prefixes.push(prefix);
     return prefix;
   };

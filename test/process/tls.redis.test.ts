@@ -4,6 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { startService, stopProcess, waitUntilReady, type ServiceProcess } from '../helpers/processes';
+import { randomPrefix } from '../helpers/ids';
 import { describeRedis } from '../helpers/redis';
 import { connectionEnv, hasRedisBinaries, startRedisStandalone, type RedisGroup } from '../helpers/redis-groups';
 import { sleep } from '../helpers/wait';
@@ -33,7 +34,7 @@ describeTls('standalone Redis over TLS with an ACL user', () => {
   it('serves reads and writes over rediss:// with the CA file', async () => {
     const env = connectionEnv(redis.connection);
     expect(env.REDIS_URL).toMatch(/^rediss:\/\/kv:/);
-    const service = await startService({ ...env, KV_BOOTSTRAP_API_KEY: BOOTSTRAP_KEY, KV_REDIS_PREFIX: `kvtest-${randomBytes(6).toString('hex')}` });
+    const service = await startService({ ...env, KV_BOOTSTRAP_API_KEY: BOOTSTRAP_KEY, KV_REDIS_PREFIX: randomPrefix() });
     services.push(service);
     await waitUntilReady(service.url, 10_000);
     const auth = { Authorization: `Bearer ${BOOTSTRAP_KEY}`, 'Content-Type': 'application/json' };

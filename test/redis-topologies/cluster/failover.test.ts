@@ -2,8 +2,10 @@
 // API replicas: 503 only while its slots have no primary, recovery without a restart, no write
 // applied twice, and accounts on the other primaries never notice.
 
-import { checkIncrementReport, createAccount, incrementsThroughFailover, startReplicas } from '../../helpers/failover';
+import { checkIncrementReport, incrementsThroughFailover, startReplicasOn } from '../../helpers/failover';
 import { clusterPrimaryOf, hasRedisBinaries, startRedisCluster, type RedisGroup } from '../../helpers/redis-groups';
+import { createAccount } from '../../helpers/client';
+import type { ServiceReplicas } from '../../helpers/processes';
 import { describeRedis } from '../../helpers/redis';
 import { randomPassword } from '../../helpers/redis-groups';
 
@@ -15,11 +17,11 @@ const describeCluster = hasRedisBinaries() ? describeRedis : describe.skip;
 
 describeCluster('Cluster failover under load', () => {
   let group: RedisGroup;
-  let replicas: Awaited<ReturnType<typeof startReplicas>>;
+  let replicas: ServiceReplicas;
 
   beforeAll(async () => {
     group = await startRedisCluster({ password: randomPassword() });
-    replicas = await startReplicas(group);
+    replicas = await startReplicasOn(group);
   });
 
   afterAll(async () => {

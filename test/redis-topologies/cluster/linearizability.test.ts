@@ -12,8 +12,10 @@
 // key, no write is applied twice, no value comes from nowhere, a 503 (unknown) write takes effect
 // once or never, and nothing older than that window comes back.
 
-import { createAccount, startReplicas } from '../../helpers/failover';
+import { startReplicasOn } from '../../helpers/failover';
 import { expectLinearizableAcrossKill } from '../../helpers/history-recorder';
+import { createAccount } from '../../helpers/client';
+import type { ServiceReplicas } from '../../helpers/processes';
 import { describeRedis } from '../../helpers/redis';
 import { clusterPrimaryOf, hasRedisBinaries, randomPassword, startRedisCluster, type RedisGroup } from '../../helpers/redis-groups';
 
@@ -25,11 +27,11 @@ const describeCluster = hasRedisBinaries() ? describeRedis : describe.skip;
 
 describeCluster('linearizability on a Cluster while a primary is killed', () => {
   let group: RedisGroup;
-  let replicas: Awaited<ReturnType<typeof startReplicas>>;
+  let replicas: ServiceReplicas;
 
   beforeAll(async () => {
     group = await startRedisCluster({ password: randomPassword() });
-    replicas = await startReplicas(group);
+    replicas = await startReplicasOn(group);
   });
 
   afterAll(async () => {

@@ -2,8 +2,10 @@
 // through two API replicas: 503 only until the sentinels promote a replica and ioredis follows,
 // recovery without a restart, no write applied twice.
 
-import { checkIncrementReport, createAccount, incrementsThroughFailover, startReplicas } from '../../helpers/failover';
+import { checkIncrementReport, incrementsThroughFailover, startReplicasOn } from '../../helpers/failover';
 import { hasRedisBinaries, randomPassword, sentinelPrimary, startSentinelGroup, type SentinelGroup } from '../../helpers/redis-groups';
+import { createAccount } from '../../helpers/client';
+import type { ServiceReplicas } from '../../helpers/processes';
 import { describeRedis } from '../../helpers/redis';
 
 jest.setTimeout(90_000);
@@ -12,11 +14,11 @@ const describeSentinel = hasRedisBinaries() ? describeRedis : describe.skip;
 
 describeSentinel('Sentinel failover under load', () => {
   let group: SentinelGroup;
-  let replicas: Awaited<ReturnType<typeof startReplicas>>;
+  let replicas: ServiceReplicas;
 
   beforeAll(async () => {
     group = await startSentinelGroup({ password: randomPassword(), sentinelPassword: randomPassword() });
-    replicas = await startReplicas(group);
+    replicas = await startReplicasOn(group);
   });
 
   afterAll(async () => {

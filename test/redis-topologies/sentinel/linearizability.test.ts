@@ -12,8 +12,10 @@
 // key, no write is applied twice, no value comes from nowhere, a 503 (unknown) write takes effect
 // once or never, and nothing older than that window comes back.
 
-import { createAccount, startReplicas } from '../../helpers/failover';
+import { startReplicasOn } from '../../helpers/failover';
 import { expectLinearizableAcrossKill } from '../../helpers/history-recorder';
+import { createAccount } from '../../helpers/client';
+import type { ServiceReplicas } from '../../helpers/processes';
 import { describeRedis } from '../../helpers/redis';
 import { hasRedisBinaries, randomPassword, sentinelPrimary, startSentinelGroup, type SentinelGroup } from '../../helpers/redis-groups';
 
@@ -23,11 +25,11 @@ const describeSentinel = hasRedisBinaries() ? describeRedis : describe.skip;
 
 describeSentinel('linearizability on a Sentinel group while the primary is killed', () => {
   let group: SentinelGroup;
-  let replicas: Awaited<ReturnType<typeof startReplicas>>;
+  let replicas: ServiceReplicas;
 
   beforeAll(async () => {
     group = await startSentinelGroup({ password: randomPassword(), sentinelPassword: randomPassword() });
-    replicas = await startReplicas(group);
+    replicas = await startReplicasOn(group);
   });
 
   afterAll(async () => {
