@@ -32,8 +32,9 @@ proto.assert = function (error, res, fn) {
 };
 
 /**
- * fetch to loopback: the service processes the process, deployment and browser suites start. The
- * body is read from a clone, so the test reads its own copy; a body still streaming when the test
+ * fetch to loopback: the service processes the process, deployment and browser suites start. Only
+ * KV's own answers are checked, known by the X-Request-Id it puts on every response: the stand-in
+ * upstreams and pages some suites serve, and nginx's own 502 pages, are not the API. The body is read from a clone, so the test reads its own copy; a body still streaming when the test
  * ends (a response the test abandoned) is not checked.
  */
 const pending = new Set<Promise<void>>();
@@ -42,7 +43,7 @@ globalThis.fetch = async function checkedFetch(input, init) {
   const res = await originalFetch(input, init);
   const url = new URL(input instanceof Request ? input.url : String(input));
   const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
-  if (!/^(127\.0\.0\.1|localhost|\[::1\])$/.test(url.hostname)) return res;
+  if (!/^(127\.0\.0\.1|localhost|\[::1\])$/.test(url.hostname) || !res.headers.has('x-request-id')) return res;
   const headers = Object.fromEntries(res.headers.entries());
   const read = res
     .clone()
