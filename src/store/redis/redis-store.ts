@@ -54,6 +54,7 @@ export class RedisStore implements KvStore {
 
   constructor(options: RedisStoreOptions) {
     this.keys = new RedisKeys(options.prefix);
+    // ioredis adds the `scripts` as methods but cannot type them; ScriptCommands does, from SCRIPT_SIGNATURES.
     this.client = connectRedis(options.connection, {
       commandTimeoutMs: options.commandTimeoutMs,
       scripts: loadScripts(),
