@@ -60,4 +60,5 @@ export function accountClient(target: Target, apiKey: string) {
   };
 }
 
+/** The item routes as one account: what accountClient returns. */
 export type AccountClient = ReturnType<typeof accountClient>;

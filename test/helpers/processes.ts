@@ -122,6 +122,7 @@ export async function startService(env: Record<string, string>): Promise<Service
   };
 }
 
+/** The two KV processes startTwoReplicas started. */
 export interface ServiceReplicas {
   /** Their base URLs, in start order. */
   urls: string[];

@@ -14,6 +14,7 @@ export function nginxBinary(): string | undefined {
   return ['/usr/sbin/nginx', '/usr/bin/nginx'].find((candidate) => fs.existsSync(candidate));
 }
 
+/** A running replica topology; `url` is what clients talk to. */
 export interface ReplicaTopology {
   /** The load balancer, e.g. http://127.0.0.1:41234 */
   url: string;

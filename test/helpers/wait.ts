@@ -1,9 +1,11 @@
 // Waiting in tests: a plain sleep, and the one way to poll until something holds or time is up.
 
+/** Resolves after `ms`: for a pause a test means (a TTL to run out); to wait for a condition, use waitFor. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** How long waitFor polls, how often, and what for. */
 export interface WaitOptions {
   /** What is awaited, for the timeout error: "timed out after 5000 ms waiting for <what>". */
   what: string;
