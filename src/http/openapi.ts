@@ -1,5 +1,7 @@
 // The OpenAPI 3.1 document, built from the route table and the same JSON Schemas that validate requests.
 
+import { ACCOUNT_ID, KEY_ID } from '../accounts';
+import { LIMIT_NAMES } from '../limits';
 import type { Config } from '../config';
 import type { ErrorCode } from '../errors';
 import { ERROR_TABLE, MAX_ERROR_DETAILS } from '../errors';
@@ -33,9 +35,9 @@ function responseSchemas(): Record<string, Schema> {
     createdAt: isoTime,
     updatedAt: isoTime,
   };
-  const limits = object({ maxKeys: positive, readsPerSecond: positive, writesPerSecond: positive });
+  const limits = object(Object.fromEntries(LIMIT_NAMES.map((name) => [name, positive])));
   const apiKey = {
-    id: { type: 'string', pattern: '^key_[0-9a-f]{20}$' },
+    id: { type: 'string', pattern: KEY_ID.source },
     name: { type: ['string', 'null'] },
     scopes: { type: 'array', items: { enum: ['read', 'write'] }, minItems: 1 },
     createdAt: isoTime,
@@ -60,7 +62,7 @@ function responseSchemas(): Record<string, Schema> {
     }),
     Limits: limits,
     Account: object({
-      id: { type: 'string', pattern: '^(default|acc_[0-9a-f]{20})$' },
+      id: { type: 'string', pattern: ACCOUNT_ID.source },
       name: { type: ['string', 'null'] },
       limits: { ...ref('Limits'), description: 'Effective: the overrides over the configured defaults.' },
       limitOverrides: {
