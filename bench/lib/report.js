@@ -1,0 +1,172 @@
+// The report: the issue-12 targets with ✓/✗, then every table, as markdown; and the SVG chart.
+
+'use strict';
+
+const fmt = (n, digits = 0) => (n === null || n === undefined || Number.isNaN(n) ? '' : n.toFixed(digits));
+const ms = (n) => fmt(n, n < 10 ? 2 : 1);
+const mark = (ok) => (ok === null ? 'n/a' : ok ? '✓' : '✗');
+
+const row = (rows, target, workload) => rows.find((r) => r.target === target && r.workload === workload);
+
+/** Issue 12's targets, each { target, measured, ok } (ok null when a figure is missing). */
+function checkTargets({ rows, fixedRate, json }) {
+  const checks = [];
+  const ratio = (target, workload, against, min, label) => {
+    const r = row(rows, target, workload);
+    const base = row(rows, against.target, against.workload);
+    const value = r && base ? r.rps / base.rps : null;
+    checks.push({ target: `${target} ${workload} ≥ ${min.toFixed(2)}× ${label}`, measured: value === null ? 'missing' : `${value.toFixed(2)}×`, ok: value === null ? null : value >= min });
+  };
+  const hello = { target: 'express-hello', workload: 'hello' };
+  for (const store of ['kv-redis', 'kv-sqlite']) {
+    ratio(store, 'GET hit (250 B)', hello, 0.85, 'express-hello');
+    ratio(store, 'GET hit (250 B)', { target: 'express-ioredis', workload: 'GET hit (250 B)' }, 1.0, 'the obvious service');
+    ratio(store, 'PUT replace', hello, 0.75, 'express-hello');
+    ratio(store, 'CAS (If-Match)', hello, 0.7, 'express-hello');
+    ratio(store, 'list 100 keys', hello, 0.5, 'express-hello');
+    ratio(store, 'GET 1 MiB', { target: 'node-1mib', workload: 'GET 1 MiB' }, 0.25, 'node-1mib');
+  }
+  for (const r of rows.filter((x) => x.target === 'kv-sqlite')) {
+    const redis = row(rows, 'kv-redis', r.workload);
+    if (!redis) continue;
+    const value = r.rps / redis.rps;
+    checks.push({ target: `embedded within 10 % of Redis: ${r.workload}`, measured: `${value.toFixed(2)}×`, ok: value >= 0.9 });
+  }
+  for (const workload of ['GET hit (250 B)', 'PUT replace']) {
+    const calls = row(rows, 'kv-redis', workload)?.redisCallsPerRequest;
+    // 0.05 of slack: background commands (e.g. a periodic rate-limit sync) land in the pass too.
+    checks.push({ target: `1 Redis call per request: kv-redis ${workload}`, measured: calls === undefined ? 'missing' : calls.toFixed(2), ok: calls === undefined ? null : calls <= 1.05 });
+  }
+  for (const j of json) {
+    checks.push({ target: `compactJson ≥ 0.5× JSON.parse (${j.text})`, measured: j.compactRatio === undefined ? j.compactError : `${j.compactRatio.toFixed(2)}×`, ok: j.compactRatio === undefined ? null : j.compactRatio >= 0.5 });
+    checks.push({
+      target: `scanJson + compactJson ≥ 0.5× JSON.parse (${j.text})`,
+      measured: j.scanAndCompactRatio === undefined ? j.scanAndCompactError : `${j.scanAndCompactRatio.toFixed(2)}×`,
+      ok: j.scanAndCompactRatio === undefined ? null : j.scanAndCompactRatio >= 0.5,
+    });
+  }
+  const helloP99 = fixedRate.find((f) => f.target === 'express-hello')?.p99;
+  for (const f of fixedRate.filter((x) => x.target.startsWith('kv-'))) {
+    const value = helloP99 ? f.p99 / helloP99 : null;
+    checks.push({ target: `${f.target} p99 at 1,000 req/s ≤ 2× express-hello's`, measured: `${f.p99} ms vs ${helloP99} ms`, ok: value === null ? null : value <= 2 });
+  }
+  return checks;
+}
+
+function markdown(result) {
+  const { meta, rows, fixedRate, probes, monitor, json, memory, peers, targets } = result;
+  const table = (head, lines) => [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...lines.map((l) => `| ${l.join(' | ')} |`)].join('\n');
+  const hello = row(rows, 'express-hello', 'hello').rps;
+  const throughput = table(
+    ['target', 'workload', 'req/s (median, min–max)', '× express-hello', '× obvious', 'p50 ms', 'p99 ms', 'p99.9 ms', 'unexpected'],
+    rows.map((r) => {
+      const obvious = row(rows, 'express-ioredis', r.workload);
+      return [r.target, r.workload, `${fmt(r.rps)} (${fmt(r.rpsMin)}–${fmt(r.rpsMax)})`, fmt(r.rps / hello, 2), obvious ? fmt(r.rps / obvious.rps, 2) : '', ms(r.p50), ms(r.p99), ms(r.p999), String(r.unexpected)];
+    }),
+  );
+  const lines = [
+    `# KV benchmark — ${meta.date}`,
+    '',
+    `Machine: ${meta.cores} × ${meta.cpu}, ${meta.memoryGiB} GiB, Node ${meta.node}; every server, Redis and the client share the cores. ` +
+      `Throughput client: ${meta.client}, ${meta.connections} connections, ${meta.duration} s per run, ${meta.rounds} interleaved rounds; the run took ${meta.seconds} s. ` +
+      `Load average at the start: ${meta.loadAverage}.`,
+    '',
+    '## Targets (issue 12)',
+    '',
+    table(['target', 'measured', ''], targets.map((t) => [t.target, t.measured, mark(t.ok)])),
+    '',
+    '## Throughput',
+    '',
+    throughput,
+    '',
+    'Latency percentiles are medians over rounds. unexpected: responses with another status than the workload expects, plus socket errors and timeouts, ' +
+      'over all rounds (1 MiB runs do not read bodies, so there only statuses above 399 count). ' +
+      `× obvious: against the obvious Express 5 + ioredis service (bench/servers/express-ioredis.js) on the same workload.`,
+    '',
+    `2 workers vs 1 (GET hit, Redis): ${fmt(row(rows, 'kv-redis-2w', 'GET hit (250 B)')?.rps / row(rows, 'kv-redis', 'GET hit (250 B)')?.rps, 2)}×`,
+    '',
+    '## GC and allocation per request',
+    '',
+    table(
+      ['target', 'workload', 'requests', 'GC % of wall time', 'GC pauses', 'V8 heap allocated / request'],
+      probes.map((p) => [p.target, p.workload, String(p.requests), fmt(p.gcShare * 100, 1), String(p.gcCount), p.allocatedPerRequest === null ? '' : `${fmt(p.allocatedPerRequest / 1024, 1)} KiB`]),
+    ),
+    '',
+    `Measured in the server (bench/probe.js: perf_hooks 'gc' entries; v8.GCProfiler heap sizes before and after every GC) over round ${meta.rounds}'s run of each workload. ` +
+      'Buffer contents live outside the V8 heap and are not in the allocation figure.',
+    '',
+    '## Redis calls per request',
+    '',
+    table(['target', 'workload', 'calls sent / request', 'commands run / request (Lua included)'], monitor.map((m) => [m.target, m.workload, fmt(m.sent, 2), fmt(m.run, 2)])),
+    '',
+    `MONITOR over a separate pass of ${meta.monitorRequests} requests per workload (MONITOR slows Redis, so never during timed runs), on the bench's own Redis database (${meta.redisDb}).`,
+    '',
+    '## Fixed rate (1,000 req/s GET hit, autocannon, 10 connections, 10 s)',
+    '',
+    table(['target', 'achieved req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'unexpected'], fixedRate.map((f) => [f.target, fmt(f.rps), String(f.p50), String(f.p99), String(f.p999), String(f.unexpected)])),
+    '',
+    'wrk cannot hold a rate, so this table uses autocannon `overallRate` for all four; autocannon reports whole milliseconds.',
+    '',
+    '## Peers',
+    '',
+    peers.length
+      ? table(
+          ['peer', 'workload', 'req/s', '× express-hello', '× KV on Redis', 'p99 ms'],
+          peers.map((p) => {
+            const kv = row(rows, 'kv-redis', p.workload);
+            return [p.target, p.workload, fmt(p.rps), fmt(p.rps / hello, 2), kv ? fmt(p.rps / kv.rps, 2) : '', ms(p.p99)];
+          }),
+        )
+      : 'Neither etcd nor webdis is on PATH.',
+    '',
+    'etcd: v3 JSON gateway (POST /v3/kv/range, linearizable; POST /v3/kv/put), one member on loopback, default durability. webdis: GET /GET/<key> against the same Redis (it JSON-escapes the value).',
+    '',
+    '## JSON scanner vs JSON.parse (1 MiB PUT bodies, in-process)',
+    '',
+    table(
+      ['text', 'JSON.parse MB/s', 'compactJson MB/s', '×', 'scanJson + compactJson MB/s', '×'],
+      json.map((j) => [j.text, fmt(j.jsonParseMBps), fmt(j.compactMBps) || j.compactError, fmt(j.compactRatio, 2), fmt(j.scanAndCompactMBps) || j.scanAndCompactError, fmt(j.scanAndCompactRatio, 2)]),
+    ),
+    '',
+    'scanJson + compactJson is all a PUT runs over its body (check, then the value as stored); compactJson alone is the compaction.',
+    '',
+    '## Redis memory per key',
+    '',
+    `${memory.keys} keys of ${memory.valueBytes}-byte values: ${fmt(memory.bytesPerKey)} bytes per key by used_memory, ` +
+      `${fmt(memory.memoryUsagePerKey)} by MEMORY USAGE of the store's keys (${fmt(memory.memoryUsagePerKey - memory.valueBytes)} beyond the value). ` +
+      'used_memory is server-wide, so other clients of the same Redis move it; MEMORY USAGE counts only this run\'s keys, without the keyspace dictionary.',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+function svgChart(rows, baseline) {
+  const width = 900;
+  const barHeight = 14;
+  const labelWidth = 330;
+  const max = Math.max(...rows.map((r) => r.rps), 1);
+  const scale = (width - labelWidth - 90) / max;
+  const colors = { 'node-hello': '#888', 'express-hello': '#555', 'express-ioredis': '#a60', 'kv-sqlite': '#2a7', 'kv-redis': '#c33', 'kv-redis-2w': '#36c', etcd: '#7a4', webdis: '#a4a' };
+  const bars = rows
+    .map((r, i) => {
+      const y = 30 + i * (barHeight + 4);
+      const w = Math.max(1, r.rps * scale);
+      return (
+        `<text x="${labelWidth - 6}" y="${y + 11}" text-anchor="end" font-size="11">${r.target} · ${r.workload}</text>` +
+        `<rect x="${labelWidth}" y="${y}" width="${w.toFixed(1)}" height="${barHeight}" fill="${colors[r.target] || '#999'}"/>` +
+        `<text x="${(labelWidth + w + 4).toFixed(1)}" y="${y + 11}" font-size="11">${Math.round(r.rps)}</text>`
+      );
+    })
+    .join('\n');
+  const height = 40 + rows.length * (barHeight + 4);
+  const line = labelWidth + baseline * scale;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">
+<rect width="100%" height="100%" fill="white"/>
+<text x="10" y="18" font-size="13" font-weight="bold">Throughput by workload, req/s (median of rounds); line = express-hello</text>
+${bars}
+<line x1="${line.toFixed(1)}" y1="24" x2="${line.toFixed(1)}" y2="${height - 4}" stroke="#000" stroke-dasharray="4 3"/>
+</svg>
+`;
+}
+
+module.exports = { checkTargets, markdown, svgChart };
