@@ -25,7 +25,14 @@ export type RedisConnection = (
 
 /** Redis when a Redis variable is set; otherwise the embedded SQLite store under KV_DATA_DIR. */
 export type StoreConfig =
-  | { kind: 'redis'; redis: RedisConnection; prefix: string; commandTimeoutMs: number }
+  | {
+      kind: 'redis';
+      redis: RedisConnection;
+      prefix: string;
+      commandTimeoutMs: number;
+      /** How often replicas add their account rate-limit counts to Redis; 0 counts every request in Redis. */
+      rateLimitSyncMs: number;
+    }
   | { kind: 'sqlite'; dataDir: string };
 
 export interface Config {
@@ -209,6 +216,7 @@ export const ENV_VARIABLES = [
   'KV_READS_PER_SECOND',
   'KV_WRITES_PER_SECOND',
   'KV_AUTH_FAILURES_PER_MINUTE',
+  'KV_RATE_LIMIT_SYNC_MS',
   'KV_TRUST_PROXY',
   'KV_INTERNAL_PORT',
   'KV_CORS_ORIGINS',
@@ -249,6 +257,7 @@ export function loadConfig(env: Env = process.env): Config {
           redis,
           prefix: read('KV_REDIS_PREFIX', prefix, 'kv'),
           commandTimeoutMs: read('KV_REDIS_TIMEOUT_MS', integer(50, 60_000), 2000),
+          rateLimitSyncMs: read('KV_RATE_LIMIT_SYNC_MS', integer(0, 1000), 50),
         }
       : { kind: 'sqlite', dataDir: read('KV_DATA_DIR', nonEmpty, './data') },
     adminToken: read('KV_ADMIN_TOKEN', secret(16)),

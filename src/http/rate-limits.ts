@@ -30,6 +30,16 @@ function limiterLogger(logger: Logger) {
   };
 }
 
+/** `report`, at most once per ten seconds: a shared store that is down fails every sync interval. */
+function everyTenSeconds(report: (error: unknown) => void): (error: unknown) => void {
+  let last = 0;
+  return (error) => {
+    if (Date.now() - last < 10_000) return;
+    last = Date.now();
+    report(error);
+  };
+}
+
 /**
  * Fixed one-second windows per account, with IETF draft-8 RateLimit / RateLimit-Policy headers.
  *
@@ -55,7 +65,10 @@ export function accountRateLimit(
     identifier: kind,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
-    store: createStore(kind),
+    store: createStore(kind, {
+      counting: 'synced',
+      onSyncError: everyTenSeconds((error) => logger.warn({ err: error }, `rate limiter (${kind}): cannot add counts to the shared store; limiting per replica meanwhile`)),
+    }),
     passOnStoreError: true,
     handler: limitedHandler(kind, onLimited),
     logger: limiterLogger(logger),
@@ -105,7 +118,7 @@ export function authFailureLimit(
   isKnownGood: (req: Request) => boolean,
   onLimited: OnLimited,
 ): RequestHandler {
-  const store = createStore('auth-failures');
+  const store = createStore('auth-failures', { counting: 'exact' });
   let ledger: AuthCheckLedger;
   if (isAuthCheckLedger(store)) ledger = store;
   else if (store.localKeys) ledger = new LocalAuthCheckLedger();

@@ -4,7 +4,7 @@ import { MemoryStore } from 'express-rate-limit';
 import type { StoreConfig } from '../config';
 import type { RateLimitStoreFactory } from './types';
 import type { KvStore } from './types';
-import { createRedisRateLimitStore } from './redis/rate-limit-store';
+import { createRedisRateLimitStore, createSyncedRedisRateLimitStore } from './redis/rate-limit-store';
 import { RedisStore, type RedisStoreOptions } from './redis/redis-store';
 import { SqliteStore } from './sqlite/sqlite-store';
 
@@ -25,7 +25,7 @@ export function createStore(config: StoreConfig, onConnectionChange?: RedisStore
     const store = new SqliteStore({ dataDir: config.dataDir });
     return {
       store,
-      rateLimitStore: () => new MemoryStore(),
+      rateLimitStore: inProcessRateLimitStores,
       ready: async () => undefined,
       keyCount: async () => store.countAllKeys(),
       describe: { store: 'sqlite', file: store.file },
@@ -39,8 +39,19 @@ export function createStore(config: StoreConfig, onConnectionChange?: RedisStore
   });
   return {
     store,
-    rateLimitStore: (name) => createRedisRateLimitStore(store.client, store.keys.rateLimit(name)),
+    rateLimitStore: redisRateLimitStores(store, config.rateLimitSyncMs),
     ready: (timeoutMs) => store.ready(timeoutMs),
     describe: { store: 'redis', topology: config.redis.kind, prefix: config.prefix },
   };
+}
+
+/** One process, nothing to share: every limiter counts in memory, exactly. */
+export const inProcessRateLimitStores: RateLimitStoreFactory = () => new MemoryStore();
+
+/** Limiters' counters in `store`'s Redis; `synced` ones added every `syncMs` (0: every request counted in Redis). */
+export function redisRateLimitStores(store: RedisStore, syncMs: number): RateLimitStoreFactory {
+  return (name, { counting, onSyncError = () => undefined }) =>
+    counting === 'synced' && syncMs > 0
+      ? createSyncedRedisRateLimitStore(store.client, store.keys.rateLimit(name), syncMs, onSyncError)
+      : createRedisRateLimitStore(store.client, store.keys.rateLimit(name));
 }

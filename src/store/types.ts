@@ -130,5 +130,17 @@ export interface KvStore {
   close(): Promise<void>;
 }
 
+/**
+ * How a limiter counts across replicas. `exact`: every request is counted in the shared store
+ * before it is answered. `synced`: counted in process and added to the shared store every few tens
+ * of ms, with a bounded overshoot across replicas (SyncedRateLimitStore); where the store has no
+ * replicas to share with, both are exact.
+ */
+export interface RateLimitCounting {
+  counting: 'exact' | 'synced';
+  /** Told when a `synced` store could not reach the shared store (it goes on counting locally). */
+  onSyncError?: (error: unknown) => void;
+}
+
 /** Makes the store for one limiter; `name` keeps the limiters' counters apart. */
-export type RateLimitStoreFactory = (name: string) => Store;
+export type RateLimitStoreFactory = (name: string, options: RateLimitCounting) => Store;

@@ -3,9 +3,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { MemoryStore } from 'express-rate-limit';
+import { inProcessRateLimitStores, redisRateLimitStores } from '../../src/store/create-store';
 import type { RateLimitStoreFactory } from '../../src/store/types';
-import { createRedisRateLimitStore } from '../../src/store/redis/rate-limit-store';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
 import type { KvStore } from '../../src/store/types';
 import { createTestRedisStore, destroyTestRedisStore, hasRedis, scanTestKeys, resolveTestConnection, testRedisPrefix, type TestRedisStoreOptions } from './redis';
@@ -58,7 +57,8 @@ async function createRedisTestStore(options: TestRedisStoreOptions): Promise<Tes
   return {
     kind: 'redis',
     store,
-    rateLimitStore: (name) => createRedisRateLimitStore(store.client, store.keys.rateLimit(name)),
+    // As the service counts: synchronised every 50 ms (KV_RATE_LIMIT_SYNC_MS's default).
+    rateLimitStore: redisRateLimitStores(store, 50),
     env: { ...connectionEnv(connection), KV_REDIS_PREFIX: prefix, KV_REDIS_TIMEOUT_MS: String(commandTimeoutMs) },
     async dump() {
       const parts: Buffer[] = [];
@@ -91,7 +91,7 @@ async function createSqliteTestStore(): Promise<TestStore> {
   return {
     kind: 'sqlite',
     store,
-    rateLimitStore: () => new MemoryStore(),
+    rateLimitStore: inProcessRateLimitStores,
     env: { KV_DATA_DIR: dataDir },
     async dump() {
       return Buffer.concat(

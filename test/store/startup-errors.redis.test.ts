@@ -24,7 +24,7 @@ async function attempt(connection: RedisConnection): Promise<Attempt> {
   const downs: string[] = [];
   let setup: StoreSetup | undefined;
   try {
-    setup = createStore({ kind: 'redis', redis: connection, prefix: 'kvtest-startup', commandTimeoutMs: 500 }, (state, error) => {
+    setup = createStore({ kind: 'redis', redis: connection, prefix: 'kvtest-startup', commandTimeoutMs: 500, rateLimitSyncMs: 50 }, (state, error) => {
       if (state === 'down' && error) downs.push(JSON.stringify({ ...error, message: error.message, stack: error.stack }));
     });
     const failure = await setup.ready(READY_MS).then(

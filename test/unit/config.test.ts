@@ -154,6 +154,7 @@ describe('loadConfig', () => {
       kind: 'redis',
       prefix: 'kv',
       commandTimeoutMs: 2000,
+      rateLimitSyncMs: 50,
       redis: {
         kind: 'cluster',
         nodes: [

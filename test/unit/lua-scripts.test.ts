@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  AUTH_CHECK_SCRIPTS,
+  RATE_LIMIT_SCRIPTS,
   SCRIPT_SIGNATURES,
   STORE_SCRIPTS,
   scriptDefinitions,
@@ -76,7 +76,7 @@ describe('Lua scripts', () => {
   });
 
   it('defines every command on one connection: the store defines its scripts, the rate-limit store the auth checks', () => {
-    const defined: string[] = [...STORE_SCRIPTS, ...AUTH_CHECK_SCRIPTS];
+    const defined: string[] = [...STORE_SCRIPTS, ...RATE_LIMIT_SCRIPTS];
     expect(defined.sort()).toEqual(names);
   });
 

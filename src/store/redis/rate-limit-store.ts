@@ -1,11 +1,13 @@
-// rate-limit-redis on the store's ioredis connection, made to survive a cold or restarted Redis.
+// The rate limiters' Redis side: synchronised account counters (or rate-limit-redis, exact), and
+// the failed-authentication ledger, on the store's ioredis connection.
 
 import { createHash } from 'node:crypto';
 import type { Store } from 'express-rate-limit';
 import { RedisStore as RateLimitRedisStore } from 'rate-limit-redis';
 import type { AuthCheckLedger, AuthCheckReservation } from '../auth-checks';
+import { SyncedRateLimitStore } from '../synced-rate-limit-store';
 import type { RedisClient } from './connection';
-import { AUTH_CHECK_SCRIPTS, scriptDefinitions, type ScriptCommands } from './scripts';
+import { RATE_LIMIT_SCRIPTS, scriptDefinitions, type ScriptCommands } from './scripts';
 
 type Reply = boolean | number | string | (boolean | number | string)[];
 
@@ -34,18 +36,18 @@ export function resilientSendCommand(client: RedisClient): (...args: string[]) =
   };
 }
 
-type AuthCheckCommands = Pick<ScriptCommands, (typeof AUTH_CHECK_SCRIPTS)[number]>;
+type RateLimitCommands = Pick<ScriptCommands, (typeof RATE_LIMIT_SCRIPTS)[number]>;
 
 /**
- * The auth-check scripts as ioredis commands on `client` (defineCommand: EVALSHA, and EVAL on
+ * The rate limiters' scripts as ioredis commands on `client` (defineCommand: EVALSHA, and EVAL on
  * NOSCRIPT, per connection and per Cluster node). Defined once per client.
  */
-function authCheckCommands(client: RedisClient): AuthCheckCommands {
-  const scripted = client as RedisClient & Partial<AuthCheckCommands>;
-  if (!scripted.reserveAuthCheck) {
-    for (const [name, definition] of Object.entries(scriptDefinitions(AUTH_CHECK_SCRIPTS))) client.defineCommand(name, definition);
+function rateLimitCommands(client: RedisClient): RateLimitCommands {
+  const scripted = client as RedisClient & Partial<RateLimitCommands>;
+  if (!scripted.addRateLimitHits) {
+    for (const [name, definition] of Object.entries(scriptDefinitions(RATE_LIMIT_SCRIPTS))) client.defineCommand(name, definition);
   }
-  return client as RedisClient & AuthCheckCommands;
+  return client as RedisClient & RateLimitCommands;
 }
 
 /**
@@ -53,14 +55,14 @@ function authCheckCommands(client: RedisClient): AuthCheckCommands {
  * of one client carry the client as hash tag, so each script stays in one Cluster slot.
  */
 class RedisRateLimitStore extends RateLimitRedisStore implements AuthCheckLedger {
-  private readonly commands: AuthCheckCommands;
+  private readonly commands: RateLimitCommands;
 
   constructor(
     client: RedisClient,
     private readonly ledgerPrefix: string,
   ) {
     super({ prefix: ledgerPrefix, sendCommand: resilientSendCommand(client) });
-    this.commands = authCheckCommands(client);
+    this.commands = rateLimitCommands(client);
   }
 
   private ledgerKeys(client: string): [string, string] {
@@ -80,7 +82,21 @@ class RedisRateLimitStore extends RateLimitRedisStore implements AuthCheckLedger
   }
 }
 
-/** An express-rate-limit store whose counters live in Redis under `prefix`; also the auth-check ledger. */
+/** An express-rate-limit store whose counters live in Redis under `prefix`, one call per request; also the auth-check ledger. */
 export function createRedisRateLimitStore(client: RedisClient, prefix: string): Store & AuthCheckLedger {
   return new RedisRateLimitStore(client, prefix);
+}
+
+/**
+ * Account counters answered in process and added to Redis every `syncMs` (see SyncedRateLimitStore
+ * for the bound on what replicas together may overshoot), one script call per account and interval.
+ */
+export function createSyncedRedisRateLimitStore(
+  client: RedisClient,
+  prefix: string,
+  syncMs: number,
+  onError: (error: unknown) => void,
+): SyncedRateLimitStore {
+  const commands = rateLimitCommands(client);
+  return new SyncedRateLimitStore({ prefix, syncMs, onError, add: (key, hits, ttlMs) => commands.addRateLimitHits(key, hits, ttlMs) });
 }

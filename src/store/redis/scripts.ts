@@ -44,6 +44,7 @@ export const SCRIPT_SIGNATURES = {
   updateAccountLimits: { keys: ['account'], args: [], rest: { of: 'args', name: 'overrides' } },
   reserveAuthCheck: { keys: ['failures', 'checking'], args: ['limit', 'token', 'holdMs'] },
   releaseAuthCheck: { keys: ['failures', 'checking'], args: ['token', 'failed', 'windowMs'] },
+  addRateLimitHits: { keys: ['counter'], args: ['hits', 'ttlMs'] },
 } as const satisfies Record<string, ScriptSignature>;
 
 export type ScriptName = keyof typeof SCRIPT_SIGNATURES;
@@ -61,8 +62,11 @@ export const STORE_SCRIPTS = [
   'updateAccountLimits',
 ] as const satisfies readonly ScriptName[];
 
-/** The failed-authentication ledger's scripts, defined by the rate-limit store on the connection it shares. */
-export const AUTH_CHECK_SCRIPTS = ['reserveAuthCheck', 'releaseAuthCheck'] as const satisfies readonly ScriptName[];
+/**
+ * The rate limiters' scripts (the failed-authentication ledger, the synchronised account counters),
+ * defined by the rate-limit store on the connection it shares.
+ */
+export const RATE_LIMIT_SCRIPTS = ['reserveAuthCheck', 'releaseAuthCheck', 'addRateLimitHits'] as const satisfies readonly ScriptName[];
 
 /** What each script returns (see the "Returns" of its header). */
 interface ScriptReplies {
@@ -77,6 +81,7 @@ interface ScriptReplies {
   updateAccountLimits: number;
   reserveAuthCheck: number[];
   releaseAuthCheck: number;
+  addRateLimitHits: number;
 }
 
 /** An ARGV value: ioredis sends numbers as their decimal text, Buffers as their bytes. */

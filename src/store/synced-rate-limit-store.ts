@@ -1,0 +1,150 @@
+// Rate-limit counters kept in process and synchronised with a shared counter every few tens of ms.
+
+import type { ClientRateLimitInfo, IncrementResponse, Options, Store } from 'express-rate-limit';
+
+/**
+ * Adds `hits` to the shared counter `key` (one fixed window, `windowMs` long) and answers its
+ * total across every replica. Each call is one atomic step in the shared store.
+ */
+export type SharedCounter = (key: string, hits: number, windowMs: number) => Promise<number>;
+
+export interface SyncedRateLimitStoreOptions {
+  /** Prepended to every shared counter key; keeps limiters apart. */
+  prefix: string;
+  /** How often hits counted here are added to the shared counters (ms). */
+  syncMs: number;
+  add: SharedCounter;
+  /** Told when a synchronisation fails; counting goes on locally and the hits are sent again. */
+  onError: (error: unknown) => void;
+}
+
+interface WindowCount {
+  /** Index of the fixed window: floor(now / windowMs), the same on every replica. */
+  window: number;
+  /** The shared total as last heard from the shared store (it includes this replica's sent hits). */
+  shared: number;
+  /** Hits sent and not yet acknowledged. */
+  sending: number;
+  /** Hits counted here and not yet sent. */
+  pending: number;
+}
+
+/**
+ * An express-rate-limit store that answers every request from memory, with no round trip, and
+ * adds the hits it counted to a shared counter per account and window every `syncMs`.
+ *
+ * What it guarantees: within one replica the count is exact (every hit is counted before the
+ * answer). Across replicas, each knows the others' hits as of its last synchronisation, so in one
+ * window the replicas together admit at most
+ *   limit + (replicas − 1) × (hits one replica admits in one sync interval),
+ * i.e. an overshoot of at most replicas × rate per replica × syncMs (50 req for 2 replicas at 500
+ * req/s each with 50 ms). Windows are fixed and aligned to the clock (floor(now / windowMs)), so
+ * replicas whose clocks disagree by d ms share a window for all but d ms of it.
+ *
+ * A failed synchronisation (shared store down) is reported and retried at the next interval; in
+ * the meantime each replica limits on its own count, so the limit holds per replica. Hits sent
+ * when the reply was lost are sent again: the count can err high, never low.
+ */
+export class SyncedRateLimitStore implements Store {
+  readonly localKeys = false;
+  readonly prefix: string;
+  private windowMs = 1000;
+  private readonly counts = new Map<string, WindowCount>();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+
+  constructor(private readonly options: SyncedRateLimitStoreOptions) {
+    this.prefix = options.prefix;
+  }
+
+  init(options: Options): void {
+    this.windowMs = options.windowMs;
+  }
+
+  private current(key: string): WindowCount {
+    const window = Math.floor(Date.now() / this.windowMs);
+    let count = this.counts.get(key);
+    if (count === undefined || count.window !== window) {
+      count = { window, shared: 0, sending: 0, pending: 0 };
+      this.counts.set(key, count);
+    }
+    return count;
+  }
+
+  private info(count: WindowCount): ClientRateLimitInfo {
+    return { totalHits: count.shared + count.sending + count.pending, resetTime: new Date((count.window + 1) * this.windowMs) };
+  }
+
+  get(key: string): ClientRateLimitInfo {
+    return this.info(this.current(key));
+  }
+
+  increment(key: string): IncrementResponse {
+    const count = this.current(key);
+    count.pending += 1;
+    this.schedule();
+    return this.info(count);
+  }
+
+  decrement(key: string): void {
+    const count = this.counts.get(key);
+    if (count !== undefined && count.pending > 0) count.pending -= 1;
+  }
+
+  resetKey(key: string): void {
+    this.counts.delete(key);
+  }
+
+  /** Sends what is pending now and stops the timer (at shutdown). */
+  async shutdown(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.flushing;
+    await this.flush();
+  }
+
+  /** One flush at a time: a new one is scheduled when the last ends, if hits are pending. */
+  private schedule(): void {
+    if (this.timer !== undefined || this.flushing !== undefined) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.flushing = this.flush().finally(() => {
+        this.flushing = undefined;
+        if ([...this.counts.values()].some((count) => count.pending > 0)) this.schedule();
+      });
+    }, this.options.syncMs);
+    this.timer.unref();
+  }
+
+  /** One shared-counter call per account with hits pending; windows gone by are forgotten. */
+  private async flush(): Promise<void> {
+    const now = Math.floor(Date.now() / this.windowMs);
+    const sends: Promise<void>[] = [];
+    for (const [key, count] of this.counts) {
+      if (count.window < now && count.sending === 0) {
+        this.counts.delete(key);
+        continue;
+      }
+      if (count.pending === 0) continue;
+      const hits = count.pending;
+      count.pending = 0;
+      count.sending += hits;
+      // Kept past its window so a replica whose clock runs behind still finds it.
+      const ttlMs = 2 * this.windowMs;
+      sends.push(
+        this.options.add(`${this.prefix}${key}:${count.window}`, hits, ttlMs).then(
+          (total) => {
+            count.sending -= hits;
+            count.shared = Math.max(count.shared, total - count.sending);
+          },
+          (error: unknown) => {
+            count.sending -= hits;
+            count.pending += hits;
+            this.options.onError(error);
+          },
+        ),
+      );
+    }
+    await Promise.all(sends);
+  }
+}
