@@ -12,14 +12,16 @@ import { authContext } from './auth';
 /** Told of every request a limiter refuses, by limiter name (for metrics). */
 export type OnLimited = (limiter: string) => void;
 
-/** 429 in the error envelope, with the Retry-After express-rate-limit has set. */
+/** 429 in the error envelope, with Retry-After: the seconds to the end of the window, at least 1. */
 function limitedHandler(limiter: string, onLimited: OnLimited) {
   return (req: Request, res: Response, next: (error: unknown) => void) => {
     onLimited(limiter);
+    // At least 1: express-rate-limit's own Retry-After is 0 when the window ends within the
+    // millisecond, and "retry after 0 s" invites a client to spin.
     const resetTime = (req as Request & { rateLimit?: RateLimitInfo }).rateLimit?.resetTime;
     const retryAfter = resetTime ? Math.max(1, Math.ceil((resetTime.getTime() - Date.now()) / 1000)) : 1;
-    if (!res.hasHeader('Retry-After')) res.setHeader('Retry-After', String(retryAfter));
-    next(rateLimited(Number(res.getHeader('Retry-After'))));
+    res.setHeader('Retry-After', String(retryAfter));
+    next(rateLimited(retryAfter));
   };
 }
 
