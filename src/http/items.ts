@@ -81,7 +81,7 @@ export function itemRoutes(deps: ItemRoutesDeps): Router {
     const body = itemEnvelope(item);
     res.statusCode = 200;
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    res.setHeader('Content-Length', Buffer.byteLength(body));
+    res.setHeader('Content-Length', body.length);
     res.end(body);
   };
   route('headItem', prefetchItem, deps.limitReads, readItem);

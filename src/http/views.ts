@@ -17,15 +17,21 @@ export function itemMetaView(item: ItemMeta) {
 }
 
 /**
- * The GET envelope as text: the stored value is placed in as it is, never parsed and re-serialised,
- * so numbers keep their digits and the read path does no JSON work proportional to the value.
+ * The GET envelope as bytes, in one buffer: the stored value is copied in as it is, never parsed,
+ * re-serialised or decoded, so numbers keep their digits and the read path does no JSON or UTF-8
+ * work proportional to the value — one copy of its bytes, and one write to the socket.
  */
-export function itemEnvelope(item: Item): string {
-  return (
-    `{"data":{"key":${JSON.stringify(item.key)},"value":${item.value},"version":${JSON.stringify(item.version)},` +
-    `"expiresAt":${item.expiresAt === null ? 'null' : `"${iso(item.expiresAt)}"`},` +
-    `"createdAt":"${iso(item.createdAt)}","updatedAt":"${iso(item.updatedAt)}"}}`
-  );
+export function itemEnvelope(item: Item): Buffer {
+  const head = `{"data":{"key":${JSON.stringify(item.key)},"value":`;
+  const tail =
+    `,"version":${JSON.stringify(item.version)},"expiresAt":${item.expiresAt === null ? 'null' : `"${iso(item.expiresAt)}"`},` +
+    `"createdAt":"${iso(item.createdAt)}","updatedAt":"${iso(item.updatedAt)}"}}`;
+  const headBytes = Buffer.byteLength(head);
+  const body = Buffer.allocUnsafe(headBytes + item.value.length + Buffer.byteLength(tail));
+  body.write(head, 0);
+  item.value.copy(body, headBytes);
+  body.write(tail, headBytes + item.value.length);
+  return body;
 }
 
 export function listedItemView(item: ListedItem) {

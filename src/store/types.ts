@@ -14,8 +14,12 @@ export interface ItemMeta {
 }
 
 export interface Item extends ItemMeta {
-  /** The value as compact JSON text, exactly as validated on write; stores never parse it. */
-  value: string;
+  /**
+   * The value as compact JSON, UTF-8 bytes exactly as validated on write. Stores never parse it,
+   * and hand it over as bytes so a large value goes from the store to the socket without being
+   * decoded into a string and encoded again.
+   */
+  value: Buffer;
 }
 
 export type WriteCondition =

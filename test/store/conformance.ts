@@ -6,6 +6,7 @@ import type {
   ApiKeyInfo,
   ApiKeyRecord,
   Invalidation,
+  Item,
   ItemMeta,
   KvStore,
   ListedItem,
@@ -106,6 +107,17 @@ export function describeStoreConformance(name: string, createStore: () => Promis
       return written(await store.setItem(accountId, key, request(value, options)));
     }
 
+    /**
+     * getItem with the value as text. The store hands the value over as its UTF-8 bytes; the
+     * bytes are checked to be a Buffer here, the text compared by the tests.
+     */
+    async function getItem(accountId: string, key: string): Promise<(Omit<Item, 'value'> & { value: string }) | null> {
+      const item = await store.getItem(accountId, key);
+      if (item === null) return null;
+      expect(Buffer.isBuffer(item.value)).toBe(true);
+      return { ...item, value: item.value.toString('utf8') };
+    }
+
     /** Every key of the account (or under a prefix), page by page, failing on a page over the limit. */
     async function listAll(accountId: string, prefix = '', limit = 1000): Promise<ListedItem[]> {
       const items: ListedItem[] = [];
@@ -131,12 +143,12 @@ export function describeStoreConformance(name: string, createStore: () => Promis
       if (wait > MAX_EXPIRY_WAIT_MS) throw new Error(`the item expires in ${wait} ms; tests wait at most ${MAX_EXPIRY_WAIT_MS} ms`);
       await sleep(wait + 20);
       // Polls on, within the bound, in case the store's clock runs a little behind this process's.
-      await waitFor(async () => expect(await store.getItem(accountId, key)).toBeNull(), { what: `${key} to expire`, timeoutMs: MAX_EXPIRY_WAIT_MS - wait });
+      await waitFor(async () => expect(await getItem(accountId, key)).toBeNull(), { what: `${key} to expire`, timeoutMs: MAX_EXPIRY_WAIT_MS - wait });
     }
 
     describe('getItem and setItem', () => {
       it('returns null when the key does not exist', async () => {
-        expect(await store.getItem(randomAccountId(), 'missing')).toBeNull();
+        expect(await getItem(randomAccountId(), 'missing')).toBeNull();
       });
 
       it('creates the key when it does not exist', async () => {
@@ -158,7 +170,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
         const accountId = randomAccountId();
         const item = await put(accountId, 'config', '{"theme":"dark","beta":true}');
 
-        expect(await store.getItem(accountId, 'config')).toStrictEqual({ ...item, value: '{"theme":"dark","beta":true}' });
+        expect(await getItem(accountId, 'config')).toStrictEqual({ ...item, value: '{"theme":"dark","beta":true}' });
       });
 
       it('replaces the value when the key exists', async () => {
@@ -174,7 +186,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
         const second = written(outcome);
         expect(second.version).not.toBe(first.version);
         expect(second.updatedAt).toBeGreaterThanOrEqual(first.updatedAt);
-        expect(await store.getItem(accountId, 'flag')).toStrictEqual({ ...second, value: 'true' });
+        expect(await getItem(accountId, 'flag')).toStrictEqual({ ...second, value: 'true' });
       });
 
       it('changes the version on every write of the key', async () => {
@@ -222,7 +234,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
         const accountId = randomAccountId();
         const item = await put(accountId, 'v', value);
 
-        expect(await store.getItem(accountId, 'v')).toStrictEqual({ ...item, value });
+        expect(await getItem(accountId, 'v')).toStrictEqual({ ...item, value });
       });
 
       it('returns a value of 1 MiB byte for byte', async () => {
@@ -233,7 +245,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
         expect(Buffer.byteLength(value)).toBe(ONE_MIB);
 
         const item = await put(accountId, 'big', value);
-        const read = await store.getItem(accountId, 'big');
+        const read = await getItem(accountId, 'big');
 
         expect(read).not.toBeNull();
         expect(read?.value.length).toBe(ONE_MIB);
@@ -267,14 +279,14 @@ export function describeStoreConformance(name: string, createStore: () => Promis
         const item = await put(accountId, key, '"v"');
 
         expect(item.key).toBe(key);
-        expect(await store.getItem(accountId, key)).toStrictEqual({ ...item, value: '"v"' });
+        expect(await getItem(accountId, key)).toStrictEqual({ ...item, value: '"v"' });
         expect(await store.listItems(accountId, { prefix: '', limit: 10 })).toStrictEqual({
           items: [{ key, version: item.version, expiresAt: null }],
           nextAfter: null,
         });
         expect(await store.countKeys(accountId)).toBe(1);
         expect(await store.deleteItem(accountId, key, ALWAYS)).toStrictEqual({ ok: true });
-        expect(await store.getItem(accountId, key)).toBeNull();
+        expect(await getItem(accountId, key)).toBeNull();
       });
 
       it('treats keys that differ only by case as different keys', async () => {
@@ -283,9 +295,9 @@ export function describeStoreConformance(name: string, createStore: () => Promis
         await put(accountId, 'key', '2');
         await put(accountId, 'KEY', '3');
 
-        expect((await store.getItem(accountId, 'Key'))?.value).toBe('1');
-        expect((await store.getItem(accountId, 'key'))?.value).toBe('2');
-        expect((await store.getItem(accountId, 'KEY'))?.value).toBe('3');
+        expect((await getItem(accountId, 'Key'))?.value).toBe('1');
+        expect((await getItem(accountId, 'key'))?.value).toBe('2');
+        expect((await getItem(accountId, 'KEY'))?.value).toBe('3');
         expect(await store.countKeys(accountId)).toBe(3);
       });
 
@@ -294,8 +306,8 @@ export function describeStoreConformance(name: string, createStore: () => Promis
         await put(accountId, '\u00e9', '"composed"');
         await put(accountId, 'e\u0301', '"decomposed"');
 
-        expect((await store.getItem(accountId, '\u00e9'))?.value).toBe('"composed"');
-        expect((await store.getItem(accountId, 'e\u0301'))?.value).toBe('"decomposed"');
+        expect((await getItem(accountId, '\u00e9'))?.value).toBe('"composed"');
+        expect((await getItem(accountId, 'e\u0301'))?.value).toBe('"decomposed"');
         expect(await store.countKeys(accountId)).toBe(2);
       });
 
@@ -303,9 +315,9 @@ export function describeStoreConformance(name: string, createStore: () => Promis
         const accountId = randomAccountId();
         await put(accountId, 'a', '1');
 
-        expect(await store.getItem(accountId, 'a/')).toBeNull();
-        expect(await store.getItem(accountId, 'a ')).toBeNull();
-        expect(await store.getItem(accountId, 'A')).toBeNull();
+        expect(await getItem(accountId, 'a/')).toBeNull();
+        expect(await getItem(accountId, 'a ')).toBeNull();
+        expect(await getItem(accountId, 'A')).toBeNull();
       });
     });
 
@@ -333,7 +345,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
           reason: 'version_mismatch',
           currentVersion: current.version,
         });
-        expect((await store.getItem(accountId, 'k'))?.value).toBe('"new"');
+        expect((await getItem(accountId, 'k'))?.value).toBe('"new"');
       });
 
       it('gives different keys of one account different versions', async () => {
@@ -352,7 +364,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
 
         expect(item.expiresAt).not.toBeNull();
         expectNearNow(item.expiresAt as number, 60_000);
-        expect(await store.getItem(accountId, 'session')).toStrictEqual({ ...item, value: '{"user":1}' });
+        expect(await getItem(accountId, 'session')).toStrictEqual({ ...item, value: '{"user":1}' });
       });
 
       it('sets expiresAt for the longest allowed ttl of 365 days', async () => {
@@ -360,7 +372,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
         const item = await put(accountId, 'year', '1', { ttlSeconds: 31_536_000 });
 
         expectNearNow(item.expiresAt as number, 31_536_000_000);
-        expect((await store.getItem(accountId, 'year'))?.expiresAt).toBe(item.expiresAt);
+        expect((await getItem(accountId, 'year'))?.expiresAt).toBe(item.expiresAt);
       });
 
       it('removes the expiry when a replace has no ttlSeconds', async () => {
@@ -369,7 +381,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
         const replaced = await put(accountId, 'k', '2');
 
         expect(replaced.expiresAt).toBeNull();
-        expect((await store.getItem(accountId, 'k'))?.expiresAt).toBeNull();
+        expect((await getItem(accountId, 'k'))?.expiresAt).toBeNull();
         expect(await store.listItems(accountId, { prefix: '', limit: 10 })).toStrictEqual({
           items: [{ key: 'k', version: replaced.version, expiresAt: null }],
           nextAfter: null,
@@ -383,7 +395,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
         const replaced = await put(accountId, 'k', '2', { keepTtl: true });
 
         expect(replaced.expiresAt).toBe(first.expiresAt);
-        expect(await store.getItem(accountId, 'k')).toStrictEqual({ ...replaced, value: '2' });
+        expect(await getItem(accountId, 'k')).toStrictEqual({ ...replaced, value: '2' });
       });
 
       it('keeps expiresAt on a compare-and-swap with keepTtl', async () => {
@@ -400,7 +412,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
         const replaced = await put(accountId, 'k', '2', { keepTtl: true, ttlSeconds: 3600 });
 
         expectNearNow(replaced.expiresAt as number, 3_600_000);
-        expect((await store.getItem(accountId, 'k'))?.expiresAt).toBe(replaced.expiresAt);
+        expect((await getItem(accountId, 'k'))?.expiresAt).toBe(replaced.expiresAt);
       });
 
       it('leaves the key without expiry when keepTtl is true and the key had none', async () => {
@@ -409,7 +421,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
         const replaced = await put(accountId, 'k', '2', { keepTtl: true });
 
         expect(replaced.expiresAt).toBeNull();
-        expect((await store.getItem(accountId, 'k'))?.expiresAt).toBeNull();
+        expect((await getItem(accountId, 'k'))?.expiresAt).toBeNull();
       });
 
       it('creates the key without expiry when keepTtl is true and the key is new', async () => {
@@ -417,7 +429,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
         const outcome = await store.setItem(accountId, 'k', request('1', { keepTtl: true }));
 
         expect(outcome).toMatchObject({ ok: true, created: true, item: { expiresAt: null } });
-        expect((await store.getItem(accountId, 'k'))?.expiresAt).toBeNull();
+        expect((await getItem(accountId, 'k'))?.expiresAt).toBeNull();
       });
 
       it('sets a ttl on a key that had none when a replace gives ttlSeconds', async () => {
@@ -436,11 +448,11 @@ export function describeStoreConformance(name: string, createStore: () => Promis
       it.concurrent('returns null from getItem once the ttl has passed', async () => {
         const accountId = randomAccountId();
         const item = await put(accountId, 'k', '"soon gone"', { ttlSeconds: 1 });
-        expect((await store.getItem(accountId, 'k'))?.value).toBe('"soon gone"');
+        expect((await getItem(accountId, 'k'))?.value).toBe('"soon gone"');
 
         await waitUntilExpired(accountId, 'k', item.expiresAt);
 
-        expect(await store.getItem(accountId, 'k')).toBeNull();
+        expect(await getItem(accountId, 'k')).toBeNull();
       });
 
       it.concurrent('leaves an expired key out of listItems', async () => {
@@ -502,7 +514,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
         expect(item.version).not.toBe(old.version);
         expect(item.createdAt).toBeGreaterThan(old.createdAt);
         expect(item.createdAt).toBe(item.updatedAt);
-        expect(await store.getItem(accountId, 'k')).toStrictEqual({ ...item, value: '"new"' });
+        expect(await getItem(accountId, 'k')).toStrictEqual({ ...item, value: '"new"' });
       });
 
       it.concurrent('creates the key with condition absent after it expired', async () => {
@@ -519,7 +531,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
 
         expect(outcome).toMatchObject({ ok: true, created: true });
         expect(written(outcome).version).not.toBe(old.version);
-        expect((await store.getItem(accountId, 'lock'))?.value).toBe('"holder-2"');
+        expect((await getItem(accountId, 'lock'))?.value).toBe('"holder-2"');
       });
 
       it.concurrent('refuses a compare-and-swap on an expired key with currentVersion null', async () => {
@@ -533,7 +545,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
           reason: 'version_mismatch',
           currentVersion: null,
         });
-        expect(await store.getItem(accountId, 'k')).toBeNull();
+        expect(await getItem(accountId, 'k')).toBeNull();
         expect(await store.countKeys(accountId)).toBe(0);
       });
 
@@ -574,7 +586,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
 
         await sleep((first.expiresAt as number) - Date.now() + 300);
 
-        expect(await store.getItem(accountId, 'k')).toStrictEqual({ ...replaced, value: '2' });
+        expect(await getItem(accountId, 'k')).toStrictEqual({ ...replaced, value: '2' });
         expect(await store.countKeys(accountId)).toBe(1);
         expect(await listKeys(accountId)).toStrictEqual(['k']);
       });
@@ -598,7 +610,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
 
         await sleep((first.expiresAt as number) - Date.now() + 300);
 
-        expect(await store.getItem(accountId, 'k')).toStrictEqual({ ...replaced, value: '2' });
+        expect(await getItem(accountId, 'k')).toStrictEqual({ ...replaced, value: '2' });
         expect(await store.countKeys(accountId)).toBe(1);
       });
     });
@@ -613,7 +625,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
           created: true,
           item: { key: 'lock', version: expect.any(String), createdAt: expect.any(Number), updatedAt: expect.any(Number), expiresAt: null },
         });
-        expect((await store.getItem(accountId, 'lock'))?.value).toBe('"me"');
+        expect((await getItem(accountId, 'lock'))?.value).toBe('"me"');
       });
 
       it('returns exists with the current version when the key exists, leaving it unchanged', async () => {
@@ -625,7 +637,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
           reason: 'exists',
           currentVersion: item.version,
         });
-        expect(await store.getItem(accountId, 'lock')).toStrictEqual({ ...item, value: '"first"' });
+        expect(await getItem(accountId, 'lock')).toStrictEqual({ ...item, value: '"first"' });
       });
 
       it('creates the key again after it was deleted', async () => {
@@ -637,7 +649,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
 
         expect(outcome).toMatchObject({ ok: true, created: true });
         expect(written(outcome).version).not.toBe(first.version);
-        expect((await store.getItem(accountId, 'lock'))?.value).toBe('"second"');
+        expect((await getItem(accountId, 'lock'))?.value).toBe('"second"');
       });
 
       it('sets the ttl when the key is created with condition absent', async () => {
@@ -660,7 +672,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
           item: { key: 'k', version: expect.any(String), createdAt: first.createdAt, updatedAt: expect.any(Number), expiresAt: null },
         });
         expect(written(outcome).version).not.toBe(first.version);
-        expect((await store.getItem(accountId, 'k'))?.value).toBe('2');
+        expect((await getItem(accountId, 'k'))?.value).toBe('2');
       });
 
       it('returns version_mismatch with the current version when the version is stale, changing nothing', async () => {
@@ -673,7 +685,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
           reason: 'version_mismatch',
           currentVersion: second.version,
         });
-        expect(await store.getItem(accountId, 'k')).toStrictEqual({ ...second, value: '2' });
+        expect(await getItem(accountId, 'k')).toStrictEqual({ ...second, value: '2' });
       });
 
       it('returns version_mismatch with currentVersion null when the key does not exist, creating nothing', async () => {
@@ -684,7 +696,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
           reason: 'version_mismatch',
           currentVersion: null,
         });
-        expect(await store.getItem(accountId, 'k')).toBeNull();
+        expect(await getItem(accountId, 'k')).toBeNull();
         expect(await store.countKeys(accountId)).toBe(0);
         expect(await store.listItems(accountId, { prefix: '', limit: 10 })).toStrictEqual({ items: [], nextAfter: null });
       });
@@ -711,7 +723,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
           reason: 'version_mismatch',
           currentVersion: second.version,
         });
-        expect((await store.getItem(accountId, 'k'))?.value).toBe('2');
+        expect((await getItem(accountId, 'k'))?.value).toBe('2');
       });
     });
 
@@ -721,7 +733,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
         await put(accountId, 'k', '1');
 
         expect(await store.deleteItem(accountId, 'k', ALWAYS)).toStrictEqual({ ok: true });
-        expect(await store.getItem(accountId, 'k')).toBeNull();
+        expect(await getItem(accountId, 'k')).toBeNull();
         expect(await store.countKeys(accountId)).toBe(0);
         expect(await store.listItems(accountId, { prefix: '', limit: 10 })).toStrictEqual({ items: [], nextAfter: null });
       });
@@ -731,7 +743,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
         await put(accountId, 'k', '1', { ttlSeconds: 60 });
 
         expect(await store.deleteItem(accountId, 'k', ALWAYS)).toStrictEqual({ ok: true });
-        expect(await store.getItem(accountId, 'k')).toBeNull();
+        expect(await getItem(accountId, 'k')).toBeNull();
         expect(await store.countKeys(accountId)).toBe(0);
       });
 
@@ -752,7 +764,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
         const item = await put(accountId, 'k', '1');
 
         expect(await store.deleteItem(accountId, 'k', ifVersion(item.version))).toStrictEqual({ ok: true });
-        expect(await store.getItem(accountId, 'k')).toBeNull();
+        expect(await getItem(accountId, 'k')).toBeNull();
         expect(await store.countKeys(accountId)).toBe(0);
       });
 
@@ -766,7 +778,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
           reason: 'version_mismatch',
           currentVersion: second.version,
         });
-        expect(await store.getItem(accountId, 'k')).toStrictEqual({ ...second, value: '2' });
+        expect(await getItem(accountId, 'k')).toStrictEqual({ ...second, value: '2' });
         expect(await store.countKeys(accountId)).toBe(1);
       });
 
@@ -785,7 +797,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
 
         await store.deleteItem(accountId, 'a', ALWAYS);
 
-        expect(await store.getItem(accountId, 'b')).toStrictEqual({ ...b, value: '2' });
+        expect(await getItem(accountId, 'b')).toStrictEqual({ ...b, value: '2' });
         expect(await listKeys(accountId)).toStrictEqual(['b']);
       });
     });
@@ -800,7 +812,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
           reason: 'quota_exceeded',
           maxKeys: 3,
         });
-        expect(await store.getItem(accountId, 'd')).toBeNull();
+        expect(await getItem(accountId, 'd')).toBeNull();
         expect(await store.countKeys(accountId)).toBe(3);
         expect(await listKeys(accountId)).toStrictEqual(['a', 'b', 'c']);
       });
@@ -887,7 +899,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
         await put(accountId, 'a', '2');
         await put(accountId, 'a', '3', { ttlSeconds: 600 });
         await put(accountId, 'a', '4', { keepTtl: true });
-        await put(accountId, 'b', '2', { condition: ifVersion((await store.getItem(accountId, 'b'))!.version) });
+        await put(accountId, 'b', '2', { condition: ifVersion((await getItem(accountId, 'b'))!.version) });
 
         expect(await store.countKeys(accountId)).toBe(2);
       });
@@ -976,7 +988,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
           nextAfter: null,
         });
         expect(a2.version).not.toBe(a.version);
-        expect((await store.getItem(accountId, 'b'))?.expiresAt).toBe(b.expiresAt);
+        expect((await getItem(accountId, 'b'))?.expiresAt).toBe(b.expiresAt);
       });
 
       it('returns only keys that start with the prefix', async () => {
@@ -1123,7 +1135,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
         for (const outcome of outcomes) {
           if (!outcome.ok) expect(outcome).toStrictEqual({ ok: false, reason: 'exists', currentVersion: item.version });
         }
-        expect(await store.getItem(accountId, 'lock')).toStrictEqual({ ...item, value: `"writer-${winner}"` });
+        expect(await getItem(accountId, 'lock')).toStrictEqual({ ...item, value: `"writer-${winner}"` });
         expect(await store.countKeys(accountId)).toBe(1);
       });
 
@@ -1133,7 +1145,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
 
         async function increment(): Promise<number> {
           for (let attempt = 0; attempt < 1000; attempt++) {
-            const current = await store.getItem(accountId, 'counter');
+            const current = await getItem(accountId, 'counter');
             if (!current) throw new Error('the counter disappeared');
             const next = Number(current.value) + 1;
             const outcome = await store.setItem(accountId, 'counter', request(String(next), { condition: ifVersion(current.version) }));
@@ -1145,7 +1157,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
         const results = await Promise.all(Array.from({ length: 20 }, increment));
 
         expect([...results].sort((a, b) => a - b)).toStrictEqual(Array.from({ length: 20 }, (_, i) => i + 1));
-        expect((await store.getItem(accountId, 'counter'))?.value).toBe('20');
+        expect((await getItem(accountId, 'counter'))?.value).toBe('20');
       });
 
       it('gives 20 concurrent writes of one key 20 different versions', async () => {
@@ -1153,7 +1165,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
         const items = await Promise.all(Array.from({ length: 20 }, (_, i) => put(accountId, 'k', String(i))));
 
         expect(new Set(items.map((item) => item.version)).size).toBe(20);
-        const final = await store.getItem(accountId, 'k');
+        const final = await getItem(accountId, 'k');
         expect(items.map((item) => item.version)).toContain(final?.version);
         expect(await store.countKeys(accountId)).toBe(1);
       });
@@ -1183,7 +1195,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
           ]),
         );
 
-        const live = (await Promise.all(keys.map((key) => store.getItem(accountId, key)))).filter((item) => item !== null);
+        const live = (await Promise.all(keys.map((key) => getItem(accountId, key)))).filter((item) => item !== null);
         expect(await store.countKeys(accountId)).toBe(live.length);
         expect(await listKeys(accountId)).toHaveLength(live.length);
       });
@@ -1391,9 +1403,9 @@ export function describeStoreConformance(name: string, createStore: () => Promis
         const itemA = await put(a, 'shared', '"a"');
         const itemB = await put(b, 'shared', '"b"');
 
-        expect(await store.getItem(a, 'shared')).toStrictEqual({ ...itemA, value: '"a"' });
-        expect(await store.getItem(b, 'shared')).toStrictEqual({ ...itemB, value: '"b"' });
-        expect(await store.getItem(randomAccountId(), 'shared')).toBeNull();
+        expect(await getItem(a, 'shared')).toStrictEqual({ ...itemA, value: '"a"' });
+        expect(await getItem(b, 'shared')).toStrictEqual({ ...itemB, value: '"b"' });
+        expect(await getItem(randomAccountId(), 'shared')).toBeNull();
       });
 
       it("lists and counts only the account's own keys", async () => {
@@ -1414,7 +1426,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
 
         expect(await store.deleteItem(a, 'k', ALWAYS)).toStrictEqual({ ok: true });
         expect(await store.deleteItem(a, 'k', ALWAYS)).toStrictEqual({ ok: false, reason: 'not_found' });
-        expect(await store.getItem(b, 'k')).toStrictEqual({ ...itemB, value: '2' });
+        expect(await getItem(b, 'k')).toStrictEqual({ ...itemB, value: '2' });
         expect(await store.countKeys(b)).toBe(1);
       });
 
@@ -1433,7 +1445,7 @@ export function describeStoreConformance(name: string, createStore: () => Promis
         await put(b, 'k', '"b"');
         await put(b, 'only-b', '1');
 
-        expect((await store.getItem(a, 'k'))?.value).toBe('"a"');
+        expect((await getItem(a, 'k'))?.value).toBe('"a"');
         expect(await listKeys(a)).toStrictEqual(['k']);
         expect(await store.countKeys(a)).toBe(1);
         expect(await store.countKeys(b)).toBe(2);

@@ -2,19 +2,24 @@
 
 import type { Item } from '../types';
 
-/** Splits the header off without touching the JSON, which is returned as the stored text. */
-export function parseItem(key: string, raw: string): Item {
-  const a = raw.indexOf(':');
-  const b = raw.indexOf(':', a + 1);
-  const c = raw.indexOf(':', b + 1);
-  const d = raw.indexOf(':', c + 1);
+const COLON = 0x3a;
+
+/**
+ * Splits the header off the stored bytes; the JSON after it is returned as a view of the same
+ * bytes, never decoded (only the short header is).
+ */
+export function parseItem(key: string, raw: Buffer): Item {
+  const a = raw.indexOf(COLON);
+  const b = raw.indexOf(COLON, a + 1);
+  const c = raw.indexOf(COLON, b + 1);
+  const d = raw.indexOf(COLON, c + 1);
   if (a < 0 || b < 0 || c < 0 || d < 0) throw new Error('item string has no header');
   return {
     key,
-    version: raw.slice(0, a),
-    createdAt: Number(raw.slice(a + 1, b)),
-    updatedAt: Number(raw.slice(b + 1, c)),
-    expiresAt: d === c + 1 ? null : Number(raw.slice(c + 1, d)),
-    value: raw.slice(d + 1),
+    version: raw.toString('latin1', 0, a),
+    createdAt: Number(raw.toString('latin1', a + 1, b)),
+    updatedAt: Number(raw.toString('latin1', b + 1, c)),
+    expiresAt: d === c + 1 ? null : Number(raw.toString('latin1', c + 1, d)),
+    value: raw.subarray(d + 1),
   };
 }

@@ -138,7 +138,7 @@ export class RedisStore implements KvStore {
   }
 
   async getItem(accountId: string, key: string): Promise<Item | null> {
-    const raw = await this.run(() => this.client.get(this.keys.item(accountId, key)));
+    const raw = await this.run(() => this.client.getBuffer(this.keys.item(accountId, key)));
     return raw === null ? null : parseItem(key, raw);
   }
 

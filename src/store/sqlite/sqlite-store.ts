@@ -41,7 +41,7 @@ const LIMIT_COLUMNS: Record<keyof Limits, 'max_keys' | 'reads_per_second' | 'wri
 const UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|NOMEM|PROTOCOL)/;
 
 interface ItemRow {
-  value: string;
+  value: Buffer;
   version: number;
   created_at: number;
   updated_at: number;
@@ -117,7 +117,8 @@ export class SqliteStore implements KvStore {
     const db = this.db;
     return {
       getItem: db.prepare<[string, Buffer], ItemRow>(
-        'SELECT value, version, created_at, updated_at, expires_at FROM items WHERE account_id = ? AND key = ?',
+        // As a BLOB: the value's UTF-8 bytes as stored, handed over without decoding into a string.
+        'SELECT CAST(value AS BLOB) AS value, version, created_at, updated_at, expires_at FROM items WHERE account_id = ? AND key = ?',
       ),
       itemHeader: db.prepare<[string, Buffer], Omit<ItemRow, 'value'>>(
         'SELECT version, created_at, updated_at, expires_at FROM items WHERE account_id = ? AND key = ?',
