@@ -204,6 +204,11 @@ async function main() {
         p99: median(runs.map((run) => run.p99)),
         p999: median(runs.map((run) => run.p999)),
         unexpected: runs.reduce((sum, run) => sum + run.unexpected, 0),
+        // What the unexpected were, summed over rounds (wrk: status > 399, connect, read, write, timeout).
+        errors: runs.reduce((sum, run) => {
+          for (const [kind, n] of Object.entries(run.errors || {})) sum[kind] = (sum[kind] || 0) + n;
+          return sum;
+        }, {}),
         bytesPerResponse: median(runs.map((run) => run.bytesPerResponse)),
       };
     });

@@ -52,6 +52,7 @@ function runWrk(wrk, url, spec, { connections, duration, tmpDir }) {
         p99: result.latencyMs.p99,
         p999: result.latencyMs.p999,
         unexpected: result.unexpected,
+        errors: result.errors,
         bytesPerResponse: result.requests ? result.bytes / result.requests : 0,
       });
     });
@@ -119,6 +120,7 @@ function runAutocannon(url, spec, { connections, duration, amount, overallRate }
           p99: result.latency.p99,
           p999: result.latency.p99_9 ?? result.latency['p99.9'],
           unexpected: result.requests.total - good + result.errors + result.timeouts,
+          errors: { status: result.non2xx, socket: result.errors, timeout: result.timeouts },
           bytesPerResponse: result.requests.total ? result.throughput.total / result.requests.total : 0,
         });
       },

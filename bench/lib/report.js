@@ -53,6 +53,14 @@ function checkTargets({ rows, fixedRate, json }) {
   return checks;
 }
 
+/** One line per row with unexpected responses: which kinds (e.g. status > 399 vs timeouts). */
+function unexpectedBreakdown(rows) {
+  const lines = rows
+    .filter((r) => r.unexpected > 0)
+    .map((r) => `- ${r.target} ${r.workload}: ${Object.entries(r.errors || {}).filter(([, n]) => n > 0).map(([kind, n]) => `${kind} ${n}`).join(', ') || 'other statuses only'}`);
+  return lines.length ? ['Unexpected responses by kind (all rounds):', '', ...lines, ''] : [];
+}
+
 function markdown(result) {
   const { meta, rows, fixedRate, probes, monitor, json, memory, peers, targets } = result;
   const table = (head, lines) => [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...lines.map((l) => `| ${l.join(' | ')} |`)].join('\n');
@@ -83,6 +91,7 @@ function markdown(result) {
       'over all rounds (1 MiB runs do not read bodies, so there only statuses above 399 count). ' +
       `× obvious: against the obvious Express 5 + ioredis service (bench/servers/express-ioredis.js) on the same workload.`,
     '',
+    ...unexpectedBreakdown(rows),
     `2 workers vs 1 (GET hit, Redis): ${fmt(row(rows, 'kv-redis-2w', 'GET hit (250 B)')?.rps / row(rows, 'kv-redis', 'GET hit (250 B)')?.rps, 2)}×`,
     '',
     '## GC and allocation per request',

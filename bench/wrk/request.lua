@@ -48,6 +48,7 @@ function init(args)
       wrk.headers[name] = value
    end
 
+   local cas_returned -- set below in mode "cas"
    if mode ~= "nocheck" then
       -- Defined only when wanted: with response() present wrk buffers every body for Lua.
       response = function(status, headers, body)
