@@ -6,6 +6,7 @@ import { ipKeyGenerator, rateLimit, type RateLimitInfo } from 'express-rate-limi
 import type { Logger } from 'pino';
 import { rateLimited } from '../errors';
 import { isAuthCheckLedger, LocalAuthCheckLedger, type AuthCheckLedger, type AuthCheckReservation } from '../store/auth-checks';
+import { SyncedRateLimitStore } from '../store/synced-rate-limit-store';
 import type { RateLimitStoreFactory } from '../store/types';
 import { authContext } from './auth';
 
@@ -57,20 +58,27 @@ export function accountRateLimit(
   logger: Logger,
   onLimited: OnLimited,
 ): RequestHandler {
+  const store = createStore(kind, {
+    counting: 'synced',
+    onSyncError: everyTenSeconds((error) => logger.warn({ err: error }, `rate limiter (${kind}): cannot add counts to the shared store; limiting per replica meanwhile`)),
+  });
+  const limitOf = (res: Response) => {
+    const { limits } = authContext(res);
+    return kind === 'reads' ? limits.readsPerSecond : limits.writesPerSecond;
+  };
   return rateLimit({
     windowMs: 1000,
-    limit: (_req, res) => {
-      const { limits } = authContext(res);
-      return kind === 'reads' ? limits.readsPerSecond : limits.writesPerSecond;
+    limit: (_req, res) => limitOf(res),
+    keyGenerator: (_req, res) => {
+      const { accountId } = authContext(res);
+      // A synchronised store counts in Redis near the limit: it needs to know where that is.
+      if (store instanceof SyncedRateLimitStore) store.setLimit(accountId, limitOf(res));
+      return accountId;
     },
-    keyGenerator: (_req, res) => authContext(res).accountId,
     identifier: kind,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
-    store: createStore(kind, {
-      counting: 'synced',
-      onSyncError: everyTenSeconds((error) => logger.warn({ err: error }, `rate limiter (${kind}): cannot add counts to the shared store; limiting per replica meanwhile`)),
-    }),
+    store,
     passOnStoreError: true,
     handler: limitedHandler(kind, onLimited),
     logger: limiterLogger(logger),

@@ -27,19 +27,25 @@ interface WindowCount {
   sending: number;
   /** Hits counted here and not yet sent. */
   pending: number;
+  /** The key's limit in this window, when the limiter has told it (setLimit). */
+  limit?: number;
 }
 
 /**
- * An express-rate-limit store that answers every request from memory, with no round trip, and
- * adds the hits it counted to a shared counter per account and window every `syncMs`.
+ * An express-rate-limit store that answers requests from memory, with no round trip, while an
+ * account is under half its limit in the window, and adds the hits it counted to a shared counter
+ * per account and window every `syncMs`. From half the limit on, every hit is added to the shared
+ * counter before it is answered, so the decision near the limit is made on the shared count.
  *
  * What it guarantees: within one replica the count is exact (every hit is counted before the
- * answer). Across replicas, each knows the others' hits as of its last synchronisation, so in one
- * window the replicas together admit at most
- *   limit + (replicas − 1) × (hits one replica admits in one sync interval),
- * i.e. an overshoot of at most replicas × rate per replica × syncMs (50 req for 2 replicas at 500
- * req/s each with 50 ms). Windows are fixed and aligned to the clock (floor(now / windowMs)), so
- * replicas whose clocks disagree by d ms share a window for all but d ms of it.
+ * answer). Across replicas, each knows the others' hits as of its last synchronisation (at most
+ * `syncMs` after its own latest hit), so in one window the replicas together admit beyond the limit
+ * at most what the others admitted from memory and had not yet sent: in the worst case of
+ * simultaneous bursts on every replica, (replicas − 1) × limit / 2; at a steady rate,
+ * (replicas − 1) × what one replica admits in `syncMs`. Without a limit (setLimit) every hit is
+ * answered from memory and the worst case is replicas × limit. Windows are fixed and aligned to
+ * the clock (floor(now / windowMs)), so replicas whose clocks disagree by d ms share a window for
+ * all but d ms of it.
  *
  * A failed synchronisation (shared store down) is reported and retried at the next interval; in
  * the meantime each replica limits on its own count, so the limit holds per replica. Hits sent
@@ -79,11 +85,20 @@ export class SyncedRateLimitStore implements Store {
     return this.info(this.current(key));
   }
 
-  increment(key: string): IncrementResponse {
+  /** The key's limit for the current window; set before each increment (a limit may change per account). */
+  setLimit(key: string, limit: number): void {
+    this.current(key).limit = limit;
+  }
+
+  increment(key: string): IncrementResponse | Promise<IncrementResponse> {
     const count = this.current(key);
     count.pending += 1;
-    this.schedule();
-    return this.info(count);
+    const seen = count.shared + count.sending + count.pending;
+    if (count.limit === undefined || 2 * seen <= count.limit) {
+      this.schedule();
+      return this.info(count);
+    }
+    return this.send(key, count).then(() => this.info(count));
   }
 
   decrement(key: string): void {
@@ -125,26 +140,26 @@ export class SyncedRateLimitStore implements Store {
         this.counts.delete(key);
         continue;
       }
-      if (count.pending === 0) continue;
-      const hits = count.pending;
-      count.pending = 0;
-      count.sending += hits;
-      // Kept past its window so a replica whose clock runs behind still finds it.
-      const ttlMs = 2 * this.windowMs;
-      sends.push(
-        this.options.add(`${this.prefix}${key}:${count.window}`, hits, ttlMs).then(
-          (total) => {
-            count.sending -= hits;
-            count.shared = Math.max(count.shared, total - count.sending);
-          },
-          (error: unknown) => {
-            count.sending -= hits;
-            count.pending += hits;
-            this.options.onError(error);
-          },
-        ),
-      );
+      if (count.pending > 0) sends.push(this.send(key, count));
     }
     await Promise.all(sends);
+  }
+
+  /** Adds the key's pending hits to its shared counter and learns the shared total. Never rejects. */
+  private async send(key: string, count: WindowCount): Promise<void> {
+    const hits = count.pending;
+    count.pending = 0;
+    count.sending += hits;
+    try {
+      // Kept past its window so a replica whose clock runs behind still finds it.
+      const total = await this.options.add(`${this.prefix}${key}:${count.window}`, hits, 2 * this.windowMs);
+      count.sending -= hits;
+      count.shared = Math.max(count.shared, total - count.sending);
+    } catch (error) {
+      count.sending -= hits;
+      count.pending += hits;
+      this.options.onError(error);
+      this.schedule();
+    }
   }
 }
