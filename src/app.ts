@@ -63,6 +63,30 @@ export function createApp(deps: AppDeps): express.Express {
   if (config.store.kind === 'redis') app.use(requestDeadline(config.store.commandTimeoutMs, sendError));
 
   const validators = createValidators(config);
+  const authenticator = new Authenticator(store, config);
+  const isAdmin = (req: express.Request) => isAdminToken(bearerToken(req), config.adminToken);
+  const limitAuthFailures = authFailureLimit(
+    config.authFailuresPerMinute,
+    deps.rateLimitStore,
+    logger,
+    (req) => (req.baseUrl.startsWith('/admin') ? isAdmin(req) : authenticator.isKnownKey(req)),
+    onLimited,
+  );
+
+  // The data routes first: they are nearly every request, and each route the router passes costs.
+  if (servesPublic) {
+    itemRoutes(app.router, {
+      config,
+      store,
+      validators,
+      authenticate: [limitAuthFailures, authenticator.authenticate],
+      limitReads: accountRateLimit('reads', deps.rateLimitStore, logger, onLimited),
+      limitWrites: accountRateLimit('writes', deps.rateLimitStore, logger, onLimited),
+    });
+    // Any other /kv path: authenticated like the data routes, then the no-route 404.
+    app.use('/kv', limitAuthFailures, authenticator.authenticate);
+  }
+
   const route = bindRoutes(app.router);
   route('getHealth', (req, res) => {
     validators.noQuery('query', req.query);
@@ -85,32 +109,8 @@ export function createApp(deps: AppDeps): express.Express {
   }
 
   // The API's own description, without authentication, on the surface clients use.
-  if (servesPublic) app.use(openApiRoutes(config));
+  if (servesPublic) openApiRoutes(app.router, config);
 
-  const authenticator = new Authenticator(store, config);
-  const isAdmin = (req: express.Request) => isAdminToken(bearerToken(req), config.adminToken);
-  const limitAuthFailures = authFailureLimit(
-    config.authFailuresPerMinute,
-    deps.rateLimitStore,
-    logger,
-    (req) => (req.baseUrl.startsWith('/admin') ? isAdmin(req) : authenticator.isKnownKey(req)),
-    onLimited,
-  );
-
-  if (servesPublic) {
-    app.use(
-      '/kv',
-      limitAuthFailures,
-      authenticator.authenticate,
-      itemRoutes({
-        config,
-        store,
-        validators,
-        limitReads: accountRateLimit('reads', deps.rateLimitStore, logger, onLimited),
-        limitWrites: accountRateLimit('writes', deps.rateLimitStore, logger, onLimited),
-      }),
-    );
-  }
   if (servesInternal) app.use('/admin', adminRoutes({ config, store, validators, limitAuthFailures }));
 
   app.use(notFoundHandler);

@@ -18,11 +18,19 @@ function serializeError(error: unknown): Record<string, unknown> {
   };
 }
 
+/**
+ * Lines go to stdout asynchronously: a request never waits on a write(2) of its log line, and lines
+ * written while one write is in flight go out together in the next. Nothing is dropped: what is
+ * buffered is flushed synchronously when the process exits (pino's exit handler).
+ */
 export function createLogger(level: string): Logger {
-  return pino({
-    level,
-    base: { service: 'kv' },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    serializers: { err: serializeError },
-  });
+  return pino(
+    {
+      level,
+      base: { service: 'kv' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      serializers: { err: serializeError },
+    },
+    pino.destination({ dest: 1, sync: false }),
+  );
 }

@@ -1,6 +1,6 @@
 // The data routes: items, listing and usage. Thin: parse and check, one store call, respond.
 
-import { Router, type Request, type RequestHandler } from 'express';
+import type { Request, RequestHandler, Router } from 'express';
 import type { Config } from '../config';
 import { invalidRequest, notFound, valueTooLarge } from '../errors';
 import { outcomeError } from '../store/outcomes';
@@ -18,6 +18,8 @@ export interface ItemRoutesDeps {
   config: Pick<Config, 'maxKeyBytes' | 'maxValueBytes' | 'maxTtlSeconds'>;
   store: Pick<KvStore, 'getItem' | 'setItem' | 'deleteItem' | 'listItems' | 'countKeys'>;
   validators: Validators;
+  /** Run first on every data route: the failed-authentication throttle and authentication. */
+  authenticate: RequestHandler[];
   limitReads: RequestHandler;
   limitWrites: RequestHandler;
 }
@@ -25,7 +27,7 @@ export interface ItemRoutesDeps {
 /** Value nesting allowed by SPEC; the body object around it is one more level. */
 const MAX_VALUE_DEPTH = 64;
 
-const ITEM_PREFIX_LENGTH = '/items/'.length;
+const ITEM_PREFIX_LENGTH = '/kv/items/'.length;
 
 interface PutFields {
   ttlSeconds?: number;
@@ -47,10 +49,15 @@ function decodeCursor(cursor: string): string {
   return key;
 }
 
-export function itemRoutes(deps: ItemRoutesDeps): Router {
+/**
+ * Binds the data routes on `router` (the app's, at the root). Bound there rather than on a router
+ * mounted at /kv: a nested router costs every request its own pass of prefix matching and URL
+ * rewriting. Other /kv paths are the app's to answer (authenticated, then 404).
+ */
+export function itemRoutes(router: Router, deps: ItemRoutesDeps): void {
   const { config, store, validators } = deps;
-  const router = Router();
-  const route = bindRoutes(router, '/kv');
+  const bound = bindRoutes(router);
+  const route: typeof bound = (operationId, ...handlers) => bound(operationId, ...deps.authenticate, ...handlers);
   const itemKey = (req: Request) => parseItemKey(req.path.slice(ITEM_PREFIX_LENGTH), config.maxKeyBytes);
   // Room for a pretty-printed value at the limit plus the other fields; the value itself is
   // measured exactly once compacted.
@@ -156,5 +163,4 @@ export function itemRoutes(deps: ItemRoutesDeps): Router {
     });
   });
 
-  return router;
 }

@@ -1,6 +1,6 @@
 // GET /openapi.json and GET /docs: the API document and a page to browse it, all served from here (no CDN).
 
-import { Router } from 'express';
+import type { Router } from 'express';
 import type { Config } from '../config';
 import { notFound } from '../errors';
 import { openApiDocument } from './openapi';
@@ -57,9 +57,8 @@ export const DOCS_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-/** The documentation routes; they take no authentication. Mount at the root. */
-export function openApiRoutes(config: Pick<Config, 'maxTtlSeconds' | 'maxKeyBytes' | 'maxValueBytes'>): Router {
-  const router = Router();
+/** Binds the documentation routes on `router` (the app's, at the root); they take no authentication. */
+export function openApiRoutes(router: Router, config: Pick<Config, 'maxTtlSeconds' | 'maxKeyBytes' | 'maxValueBytes'>): void {
   const route = bindRoutes(router);
   const validators = createValidators(config);
   const document = JSON.stringify(openApiDocument(config));
@@ -86,5 +85,4 @@ export function openApiRoutes(config: Pick<Config, 'maxTtlSeconds' | 'maxKeyByte
       if (error) next(error);
     });
   });
-  return router;
 }

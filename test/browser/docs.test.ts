@@ -23,7 +23,7 @@ describeBrowser('the /docs page in Chromium', () => {
     const config = testConfig(testStore);
     const app = express();
     // As app.ts mounts it: the documentation routes first, without authentication.
-    app.use(openApiRoutes(config));
+    openApiRoutes(app.router, config);
     app.use(appOn(testStore, { config }));
     app.use(errorHandler(pino({ level: 'silent' })));
     server = http.createServer(app);

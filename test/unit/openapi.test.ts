@@ -87,7 +87,7 @@ describe('the routes against the document', () => {
     const config = testConfig(testStore);
     app = express();
     // As app.ts mounts it: the documentation routes first, without authentication.
-    app.use(openApiRoutes(config));
+    openApiRoutes(app.router, config);
     app.use(appOn(testStore, { config }));
     app.use(errorHandler(pino({ level: 'silent' })));
     const res = await request(app).post('/admin/accounts').set('Authorization', `Bearer ${ADMIN_TOKEN}`).send({});
