@@ -45,6 +45,37 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /**
+   * The label children of each (method, route, status) and (store, operation, outcome), made once:
+   * prom-client otherwise hashes the label object on every observation, on every request. Their
+   * number is bounded (methods x route templates x statuses).
+   */
+  private readonly requestSeries = new Map<string, { count: Counter.Internal; duration: Histogram.Internal<'method' | 'route' | 'status'> }>();
+  private readonly storeSeries = new Map<string, Histogram.Internal<'store' | 'operation' | 'outcome'>>();
+
+  /** One finished HTTP request: counted, and its duration observed. */
+  observeRequest(method: string, route: string, status: string, seconds: number): void {
+    const id = `${method} ${route} ${status}`;
+    let series = this.requestSeries.get(id);
+    if (series === undefined) {
+      series = { count: this.httpRequests.labels(method, route, status), duration: this.httpDuration.labels(method, route, status) };
+      this.requestSeries.set(id, series);
+    }
+    series.count.inc();
+    series.duration.observe(seconds);
+  }
+
+  /** One store operation's duration. */
+  observeStore(store: string, operation: string, outcome: 'ok' | 'error', seconds: number): void {
+    const id = `${store} ${operation} ${outcome}`;
+    let series = this.storeSeries.get(id);
+    if (series === undefined) {
+      series = this.storeDuration.labels(store, operation, outcome);
+      this.storeSeries.set(id, series);
+    }
+    series.observe(seconds);
+  }
+
   constructor(options: { keyCount?: () => Promise<number> } = {}) {
     collectDefaultMetrics({ register: this.registry });
     const { keyCount } = options;

@@ -36,15 +36,10 @@ export function observeRequests(logger: Logger, metrics: Metrics): RequestHandle
     res.locals.requestId = id;
     res.setHeader('X-Request-Id', id);
 
-    let done = false;
     const finish = () => {
-      if (done) return;
-      done = true;
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const status = res.writableFinished ? res.statusCode : 499;
-      const labels = { method: req.method, route, status: String(status) };
-      metrics.httpRequests.inc(labels);
-      metrics.httpDuration.observe(labels, seconds);
+      metrics.observeRequest(req.method, route, String(status), seconds);
       logger.info(
         {
           reqId: id,
@@ -57,7 +52,7 @@ export function observeRequests(logger: Logger, metrics: Metrics): RequestHandle
         'request',
       );
     };
-    res.once('finish', finish);
+    // 'close' comes after 'finish' when the response was sent, and alone when the client went away.
     res.once('close', finish);
     next();
   };

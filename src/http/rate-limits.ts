@@ -80,6 +80,9 @@ export function accountRateLimit(
     legacyHeaders: false,
     store,
     passOnStoreError: true,
+    // Each request passes exactly one account limiter (reads or writes), each with its own store;
+    // this check of that would cost every request a WeakMap entry.
+    validate: { singleCount: false },
     handler: limitedHandler(kind, onLimited),
     logger: limiterLogger(logger),
   });

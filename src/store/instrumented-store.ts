@@ -29,14 +29,14 @@ export function instrumentStore(store: KvStore, metrics: Metrics): KvStore {
   for (const operation of TIMED) {
     const original = (store[operation] as (...args: unknown[]) => Promise<unknown>).bind(store);
     (instrumented as unknown as Record<string, unknown>)[operation] = async (...args: unknown[]) => {
-      const end = metrics.storeDuration.startTimer({ store: store.kind, operation });
+      const started = performance.now();
       try {
         const result = await original(...args);
-        end({ outcome: 'ok' });
+        metrics.observeStore(store.kind, operation, 'ok', (performance.now() - started) / 1000);
         if (operation === 'setItem' || operation === 'deleteItem') countConflict(metrics, operation, result as SetOutcome | DeleteOutcome);
         return result;
       } catch (error) {
-        end({ outcome: 'error' });
+        metrics.observeStore(store.kind, operation, 'error', (performance.now() - started) / 1000);
         throw error;
       }
     };
