@@ -85,11 +85,19 @@ export function itemRoutes(router: Router, deps: ItemRoutesDeps): void {
     }
     // Straight to node's response: the body is already JSON text, so res.send's content-type
     // parsing and checks are work every read would pay for nothing. (HEAD: node drops the body.)
-    const body = itemEnvelope(item);
+    const chunks = itemEnvelope(item);
     res.statusCode = 200;
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    res.setHeader('Content-Length', body.length);
-    res.end(body);
+    res.setHeader('Content-Length', chunks.reduce((bytes, chunk) => bytes + chunk.length, 0));
+    if (chunks.length === 1) {
+      res.end(chunks[0]);
+      return;
+    }
+    // Corked: the headers and the three chunks leave in one writev (end uncorks).
+    res.cork();
+    res.write(chunks[0]);
+    res.write(chunks[1]);
+    res.end(chunks[2]);
   };
   route('headItem', prefetchItem, deps.limitReads, readItem);
   route('getItem', prefetchItem, deps.limitReads, readItem);

@@ -17,22 +17,28 @@ export function itemMetaView(item: ItemMeta) {
 }
 
 /**
- * The GET envelope as bytes, in one buffer: the stored value is copied in as it is, never parsed,
- * re-serialised or decoded, so numbers keep their digits and the read path does no JSON or UTF-8
- * work proportional to the value — one copy of its bytes, and one write to the socket.
+ * The GET envelope as bytes around the stored value, which is never parsed, re-serialised or
+ * decoded: numbers keep their digits and the read path does no JSON or UTF-8 work proportional to
+ * the value. Small values are copied into one buffer (one chunk to write); above
+ * SPLIT_ENVELOPE_BYTES the value's own bytes are written between the two ends, so a large read
+ * costs no copy of it at all.
  */
-export function itemEnvelope(item: Item): Buffer {
+export function itemEnvelope(item: Item): Buffer[] {
   const head = `{"data":{"key":${JSON.stringify(item.key)},"value":`;
   const tail =
     `,"version":${JSON.stringify(item.version)},"expiresAt":${item.expiresAt === null ? 'null' : `"${iso(item.expiresAt)}"`},` +
     `"createdAt":"${iso(item.createdAt)}","updatedAt":"${iso(item.updatedAt)}"}}`;
+  if (item.value.length > SPLIT_ENVELOPE_BYTES) return [Buffer.from(head), item.value, Buffer.from(tail)];
   const headBytes = Buffer.byteLength(head);
   const body = Buffer.allocUnsafe(headBytes + item.value.length + Buffer.byteLength(tail));
   body.write(head, 0);
   item.value.copy(body, headBytes);
   body.write(tail, headBytes + item.value.length);
-  return body;
+  return [body];
 }
+
+/** Values above this are written without being copied into the envelope. */
+const SPLIT_ENVELOPE_BYTES = 64 * 1024;
 
 export function listedItemView(item: ListedItem) {
   return { key: item.key, version: item.version, expiresAt: isoOrNull(item.expiresAt) };

@@ -192,6 +192,30 @@ describeStore('item routes', () => {
     });
 
     it.each([
+      ['just under', 64 * 1024 - 16],
+      ['just over', 64 * 1024 + 16],
+      ['at the 1 MiB', 1024 * 1024],
+    ])('returns a value %s the size where reads stop copying it, byte for byte, with the exact Content-Length', async (_name, bytes) => {
+      const c = await client();
+      // Multi-byte text, so a length counted in characters instead of bytes would show.
+      const text = `"${'é'.repeat(Math.floor((bytes - 10) / 2))}${'x'.repeat((bytes - 10) % 2)}ab\\u00e9"`;
+      expect(Buffer.byteLength(text)).toBe(bytes);
+      const put = await c.putText('big', `{"value":${text}}`);
+      expect(put.status).toBe(201);
+      const res = await c.get('big');
+      // The text as received; valid UTF-8, so its bytes are the bytes that were sent.
+      const body = Buffer.from(res.text, 'utf8');
+      expect(res.status).toBe(200);
+      expect(Number(res.headers['content-length'])).toBe(body.length);
+      const prefix = Buffer.from('{"data":{"key":"big","value":');
+      expect(body.subarray(0, prefix.length).equals(prefix)).toBe(true);
+      expect(body.subarray(prefix.length, prefix.length + Buffer.byteLength(text)).equals(Buffer.from(text))).toBe(true);
+      expect(JSON.parse(body.toString('utf8')).data).toMatchObject({ key: 'big', version: put.body.data.version });
+      const head = await c.head('big');
+      expect({ status: head.status, length: head.headers['content-length'] }).toEqual({ status: 200, length: String(body.length) });
+    });
+
+    it.each([
       ['a number beyond double precision', '12345678901234567890'],
       ['a number with an exponent', '1.0e+30'],
       ['a negative decimal', '-0.000000000000000000012345678901234567890'],
