@@ -1,6 +1,6 @@
 // The data routes: items, listing and usage. Thin: parse and check, one store call, respond.
 
-import type { Request, RequestHandler, Router } from 'express';
+import type { Request, RequestHandler, Response, Router } from 'express';
 import type { Config } from '../config';
 import { invalidRequest, notFound, valueTooLarge } from '../errors';
 import { outcomeError } from '../store/outcomes';
@@ -34,6 +34,18 @@ interface PutFields {
   ifNotExists?: boolean;
   ifVersion?: string;
   keepTtl?: boolean;
+}
+
+/**
+ * A JSON answer straight to node's response: what res.json adds (JSONP, settings lookups, content
+ * negotiation of res.send) is work the data routes' answers never need.
+ */
+function sendJson(res: Response, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
 }
 
 function encodeCursor(key: string): string {
@@ -123,10 +135,8 @@ export function itemRoutes(router: Router, deps: ItemRoutesDeps): void {
     const { accountId, limits } = authContext(res);
     const outcome = await store.setItem(accountId, key, { value, ttlSeconds, keepTtl, condition, maxKeys: limits.maxKeys });
     if (!outcome.ok) throw outcomeError(outcome);
-    res
-      .status(outcome.created ? 201 : 200)
-      .setHeader('ETag', etag(outcome.item.version))
-      .json({ data: itemMetaView(outcome.item) });
+    res.setHeader('ETag', etag(outcome.item.version));
+    sendJson(res, outcome.created ? 201 : 200, { data: itemMetaView(outcome.item) });
   });
 
   route('deleteItem', requireScope('write'), deps.limitWrites, async (req, res) => {
@@ -146,7 +156,7 @@ export function itemRoutes(router: Router, deps: ItemRoutesDeps): void {
       limit: query.limit ?? 100,
       after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
     });
-    res.json({
+    sendJson(res, 200, {
       data: {
         items: page.items.map(listedItemView),
         nextCursor: page.nextAfter === null ? null : encodeCursor(page.nextAfter),

@@ -29,6 +29,14 @@ export const DATABASE_FILE = 'kv.sqlite';
 const SWEEP_BATCH = 100;
 const BACKGROUND_SWEEP_BATCH = 1000;
 const BACKGROUND_SWEEP_MS = 1000;
+/**
+ * A write sweeps its account's expired rows at most this often: counts and reads never depend on
+ * the sweep (they skip expired rows), so it is housekeeping, and one DELETE per write would be a
+ * fifth of a write's work.
+ */
+const ACCOUNT_SWEEP_MS = 1000;
+/** Accounts remembered for ACCOUNT_SWEEP_MS; the map starts over past this many. */
+const ACCOUNT_SWEEP_MEMORY = 10_000;
 
 /** Column of each limit override. */
 const LIMIT_COLUMNS: Record<keyof Limits, 'max_keys' | 'reads_per_second' | 'writes_per_second'> = {
@@ -89,6 +97,8 @@ export class SqliteStore implements KvStore {
   private readonly db: Database.Database;
   private readonly invalidations = new EventEmitter();
   private readonly sweepTimer: NodeJS.Timeout | undefined;
+  /** When each account's expired rows were last swept by a write. */
+  private readonly sweptAt = new Map<string, number>();
   private readonly statements;
   private readonly listStatements = new Map<string, Database.Statement<unknown[], { key: Buffer; version: number; expires_at: number | null }>>();
 
@@ -187,7 +197,7 @@ export class SqliteStore implements KvStore {
       const s = this.statements;
       const now = Date.now();
       const bytes = keyBytes(key);
-      this.sweepAccount(accountId, now, SWEEP_BATCH);
+      this.sweepAccountNow(accountId, now);
       const row = s.itemHeader.get(accountId, bytes);
       const current = row && isAlive(row.expires_at, now) ? row : undefined;
       const { condition } = request;
@@ -370,6 +380,14 @@ export class SqliteStore implements KvStore {
       this.listStatements.set(sql, statement);
     }
     return statement;
+  }
+
+  /** Sweeps the account unless a write did within ACCOUNT_SWEEP_MS. */
+  private sweepAccountNow(accountId: string, now: number): void {
+    if (now - (this.sweptAt.get(accountId) ?? 0) < ACCOUNT_SWEEP_MS) return;
+    if (this.sweptAt.size >= ACCOUNT_SWEEP_MEMORY) this.sweptAt.clear();
+    this.sweptAt.set(accountId, now);
+    this.sweepAccount(accountId, now, SWEEP_BATCH);
   }
 
   private sweepAccount(accountId: string, now: number, limit: number): void {
