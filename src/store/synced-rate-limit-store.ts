@@ -56,6 +56,8 @@ export class SyncedRateLimitStore implements Store {
   readonly prefix: string;
   private windowMs = 1000;
   private readonly counts = new Map<string, WindowCount>();
+  /** Counts of past windows, replaced in `counts` while they still had hits to send. */
+  private leftovers: [string, WindowCount][] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
 
@@ -71,6 +73,8 @@ export class SyncedRateLimitStore implements Store {
     const window = Math.floor(Date.now() / this.windowMs);
     let count = this.counts.get(key);
     if (count === undefined || count.window !== window) {
+      // Hits of the window gone by not yet sent still go to its shared counter.
+      if (count !== undefined && count.pending > 0) this.leftovers.push([key, count]);
       count = { window, shared: 0, sending: 0, pending: 0 };
       this.counts.set(key, count);
     }
@@ -125,7 +129,7 @@ export class SyncedRateLimitStore implements Store {
       this.timer = undefined;
       this.flushing = this.flush().finally(() => {
         this.flushing = undefined;
-        if ([...this.counts.values()].some((count) => count.pending > 0)) this.schedule();
+        if (this.leftovers.length > 0 || [...this.counts.values()].some((count) => count.pending > 0)) this.schedule();
       });
     }, this.options.syncMs);
     this.timer.unref();
@@ -134,9 +138,11 @@ export class SyncedRateLimitStore implements Store {
   /** One shared-counter call per account with hits pending; windows gone by are forgotten. */
   private async flush(): Promise<void> {
     const now = Math.floor(Date.now() / this.windowMs);
-    const sends: Promise<void>[] = [];
+    const sends: Promise<void>[] = this.leftovers.map(([key, count]) => this.send(key, count));
+    this.leftovers = [];
     for (const [key, count] of this.counts) {
-      if (count.window < now && count.sending === 0) {
+      // A window gone by is forgotten once all its hits are in the shared counter.
+      if (count.window < now && count.sending === 0 && count.pending === 0) {
         this.counts.delete(key);
         continue;
       }
@@ -158,6 +164,9 @@ export class SyncedRateLimitStore implements Store {
     } catch (error) {
       count.sending -= hits;
       count.pending += hits;
+      // A past window's count is tried again while its shared counter can still matter.
+      const replaced = this.counts.get(key) !== count;
+      if (replaced && count.window >= Math.floor(Date.now() / this.windowMs) - 1) this.leftovers.push([key, count]);
       this.options.onError(error);
       this.schedule();
     }

@@ -151,6 +151,21 @@ describeRedis('synchronised rate-limit counters', () => {
     expect(ttl).toBeLessThanOrEqual(2 * WINDOW_MS);
   });
 
+  it('sends the hits of a window to its own counter even when the next window has begun before the sync', async () => {
+    const store = replica(800);
+    const key = randomId('acc');
+    await windowStart();
+    await sleep(600);
+    const first = Math.floor(Date.now() / WINDOW_MS);
+    await hits(store, key, 3);
+    // The next window's first hit comes before the sync (800 ms after the first hits).
+    await sleep(WINDOW_MS - (Date.now() % WINDOW_MS) + 50);
+    expect((await store.increment(key)).totalHits).toBe(1);
+    await waitFor(async () => (await redis.client.get(`${prefix}${key}:${first + 1}`)) === '1', { what: 'the sync', timeoutMs: 2000 });
+    expect(await redis.client.get(`${prefix}${key}:${first}`)).toBe('3');
+    await store.shutdown();
+  });
+
   it('keeps counting locally while Redis cannot be reached, and reports it', async () => {
     // A real client to a port nothing listens on: every sync fails.
     const down = new Redis({ port: 1, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
