@@ -24,7 +24,9 @@ async function attempt(connection: RedisConnection): Promise<Attempt> {
   const downs: string[] = [];
   let setup: StoreSetup | undefined;
   try {
-    setup = createStore({ kind: 'redis', redis: connection, prefix: 'kvtest-startup', commandTimeoutMs: 500, rateLimitSyncMs: 50 }, (state, error) => {
+    // Command time-out under READY_MS, with room for a TLS handshake and AUTH on a busy machine
+    // (at 500 ms, one CI run saw "Command timed out" instead of the server's WRONGPASS).
+    setup = createStore({ kind: 'redis', redis: connection, prefix: 'kvtest-startup', commandTimeoutMs: 1000, rateLimitSyncMs: 50 }, (state, error) => {
       if (state === 'down' && error) downs.push(JSON.stringify({ ...error, message: error.message, stack: error.stack }));
     });
     const failure = await setup.ready(READY_MS).then(
