@@ -66,17 +66,32 @@ async function redisCallsPerRequest(url, spec) {
   const monitor = await client.monitor();
   let sent = 0;
   let run = 0;
+  // The rate-limit counters' periodic synchronisation (EVALSHA addRateLimitHits on a `…:rl:…`
+  // key): once per limiter and account every KV_RATE_LIMIT_SYNC_MS, not once per request.
+  let syncSent = 0;
   monitor.on('monitor', (_time, args, source, database) => {
     if (Number(database) !== REDIS_DB) return;
     run++;
-    if (source !== 'lua') sent++;
+    if (source === 'lua') return;
+    sent++;
+    if (args.some((arg) => typeof arg === 'string' && arg.includes(':rl:'))) syncSent++;
   });
   await new Promise((resolve) => setTimeout(resolve, 100));
+  const started = Date.now();
   const result = await runAutocannon(url, spec, { amount: spec.big ? MONITOR_REQUESTS_BIG : MONITOR_REQUESTS, connections: 4 });
+  const seconds = (Date.now() - started) / 1000;
   await new Promise((resolve) => setTimeout(resolve, 200));
   monitor.disconnect();
   client.disconnect();
-  return { sent: sent / Math.max(1, result.requests), run: run / Math.max(1, result.requests) };
+  const requests = Math.max(1, result.requests);
+  return {
+    sent: sent / requests,
+    run: run / requests,
+    // What each request itself sends; the synchronisation is reported per second of the pass.
+    requestPath: (sent - syncSent) / requests,
+    syncPerSecond: syncSent / seconds,
+    requestsPerSecond: requests / seconds,
+  };
 }
 
 async function deleteKeys(redis, pattern) {
@@ -219,7 +234,7 @@ async function main() {
       const calls = await redisCallsPerRequest(plan.target.url, plan.spec);
       monitor.push({ target: plan.target.name, workload: plan.workload, ...calls });
       const r = rows.find((x) => x.target === plan.target.name && x.workload === plan.workload);
-      r.redisCallsPerRequest = calls.sent;
+      r.redisCallsPerRequest = calls.requestPath;
     }
 
     log('fixed rate…');

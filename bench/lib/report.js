@@ -34,8 +34,8 @@ function checkTargets({ rows, fixedRate, json }) {
   }
   for (const workload of ['GET hit (250 B)', 'PUT replace']) {
     const calls = row(rows, 'kv-redis', workload)?.redisCallsPerRequest;
-    // 0.05 of slack: background commands (e.g. a periodic rate-limit sync) land in the pass too.
-    checks.push({ target: `1 Redis call per request: kv-redis ${workload}`, measured: calls === undefined ? 'missing' : calls.toFixed(2), ok: calls === undefined ? null : calls <= 1.05 });
+    // The request's own calls: the rate-limit synchronisation is periodic and reported apart.
+    checks.push({ target: `1 Redis call per request on the request path: kv-redis ${workload}`, measured: calls === undefined ? 'missing' : calls.toFixed(2), ok: calls === undefined ? null : calls <= 1.05 });
   }
   for (const j of json) {
     checks.push({ target: `compactJson ≥ 0.5× JSON.parse (${j.text})`, measured: j.compactRatio === undefined ? j.compactError : `${j.compactRatio.toFixed(2)}×`, ok: j.compactRatio === undefined ? null : j.compactRatio >= 0.5 });
@@ -106,9 +106,13 @@ function markdown(result) {
     '',
     '## Redis calls per request',
     '',
-    table(['target', 'workload', 'calls sent / request', 'commands run / request (Lua included)'], monitor.map((m) => [m.target, m.workload, fmt(m.sent, 2), fmt(m.run, 2)])),
+    table(
+      ['target', 'workload', 'calls sent / request', 'of them on the request path', 'rate-limit syncs / s (at req/s)', 'commands run / request (Lua included)'],
+      monitor.map((m) => [m.target, m.workload, fmt(m.sent, 2), fmt(m.requestPath, 2), `${fmt(m.syncPerSecond, 1)} (${fmt(m.requestsPerSecond)})`, fmt(m.run, 2)]),
+    ),
     '',
-    `MONITOR over a separate pass of ${meta.monitorRequests} requests per workload (MONITOR slows Redis, so never during timed runs), on the bench's own Redis database (${meta.redisDb}).`,
+    `MONITOR over a separate pass of ${meta.monitorRequests} requests per workload (MONITOR slows Redis, so never during timed runs), on the bench's own Redis database (${meta.redisDb}). ` +
+      'A rate-limit sync (EVALSHA addRateLimitHits on a `…:rl:…` counter) is sent once per limiter and account every KV_RATE_LIMIT_SYNC_MS (50 ms) while it has hits, whatever the request rate: per request it is that rate divided by the request rate, so it is reported per second rather than per request.',
     '',
     '## Fixed rate (1,000 req/s GET hit, autocannon, 10 connections, 10 s)',
     '',
