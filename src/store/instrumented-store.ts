@@ -11,6 +11,8 @@ const TIMED: AsyncMethods<KvStore>[] = [
   'deleteItem',
   'listItems',
   'countKeys',
+  'commit',
+  'getItems',
   'createAccount',
   'getAccount',
   'updateAccountLimits',

@@ -34,6 +34,8 @@ export interface SetRequest {
   value: string;
   /** Absent: no expiry, unless keepTtl keeps the remaining TTL of the value being replaced. */
   ttlSeconds?: number;
+  /** The TTL in ms instead of seconds (what remains of an imported expiresAt); not with ttlSeconds. */
+  ttlMs?: number;
   keepTtl?: boolean;
   condition: WriteCondition;
   /** The account's key quota; checked only when the write creates a key. */
@@ -57,13 +59,65 @@ export interface ListRequest {
   limit: number;
   /** Start after this key (exclusive): the last key of the previous page. */
   after?: string;
+  /**
+   * Read the values too, in the same snapshot as the keys: the page then also stops once its
+   * values reach this many bytes (it always holds at least one item).
+   */
+  values?: { maxBytes: number };
 }
 
 export interface ListedItem {
   key: string;
   version: string;
   expiresAt: number | null;
+  /** Only when the request asked for values. */
+  value?: Buffer;
 }
+
+/** Holds when the key is at exactly `version`; `null`: when the key does not exist. */
+export interface CommitCheck {
+  key: string;
+  version: string | null;
+}
+
+export type CommitOp =
+  /** Like setItem without a condition: the value, and ttlMs or keepTtl. */
+  | { op: 'set'; key: string; value: string; ttlMs?: number; keepTtl?: boolean }
+  /** A no-op when the key is absent. */
+  | { op: 'delete'; key: string }
+  /**
+   * Adds `by` to a JSON integer (an absent key counts as 0). `ttlMs` sets the expiry; without it the
+   * key keeps the one it has (like Redis INCR).
+   */
+  | { op: 'increment'; key: string; by: number; ttlMs?: number };
+
+export interface CommitRequest {
+  checks: CommitCheck[];
+  /** Each key at most once. */
+  ops: CommitOp[];
+  /** The account's key quota: the keys the commit creates, net of those it deletes, must fit. */
+  maxKeys: number;
+}
+
+/** What one op did: the item as written (null for a delete), and for an increment its new value. */
+export interface CommitResult {
+  key: string;
+  item: ItemMeta | null;
+  /** True when the op created the key. */
+  created: boolean;
+  /** An increment's result, as JSON text. */
+  value?: string;
+}
+
+/** The largest magnitude a counter may reach: JSON numbers beyond it lose digits in most parsers. */
+export const MAX_SAFE_COUNTER = Number.MAX_SAFE_INTEGER;
+
+export type CommitOutcome =
+  | { ok: true; results: CommitResult[] }
+  | { ok: false; reason: 'checks_failed'; failedChecks: { index: number; key: string; currentVersion: string | null }[] }
+  | { ok: false; reason: 'quota_exceeded'; maxKeys: number }
+  /** An increment of a value that is not a JSON integer, or whose result would pass ±MAX_SAFE_COUNTER. */
+  | { ok: false; reason: 'type_mismatch'; index: number; key: string };
 
 export interface ListPage {
   /** Live keys in byte order of their UTF-8. A page may hold fewer than `limit` keys and still have a next one. */
@@ -113,6 +167,13 @@ export interface KvStore {
   listItems(accountId: string, request: ListRequest): Promise<ListPage>;
   /** Live keys of the account; exact, expired keys excluded. */
   countKeys(accountId: string): Promise<number>;
+  /**
+   * All checks, then all ops in order, as one atomic step: either every op applies or none does
+   * (a failed check, the quota, an increment of a non-integer). Each op gets a new version.
+   */
+  commit(accountId: string, request: CommitRequest): Promise<CommitOutcome>;
+  /** The items in request order (null where absent), read as one consistent snapshot. */
+  getItems(accountId: string, keys: string[]): Promise<(Item | null)[]>;
 
   /** Creates the account with its first API key, atomically; false (and no change) if the id is taken. */
   createAccount(account: Account, firstKey: ApiKeyRecord): Promise<boolean>;

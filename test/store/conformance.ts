@@ -5,6 +5,10 @@ import type {
   Account,
   ApiKeyInfo,
   ApiKeyRecord,
+  CommitOp,
+  CommitOutcome,
+  CommitRequest,
+  CommitResult,
   Invalidation,
   Item,
   ItemMeta,
@@ -1198,6 +1202,276 @@ export function describeStoreConformance(name: string, createStore: () => Promis
         const live = (await Promise.all(keys.map((key) => getItem(accountId, key)))).filter((item) => item !== null);
         expect(await store.countKeys(accountId)).toBe(live.length);
         expect(await listKeys(accountId)).toHaveLength(live.length);
+      });
+    });
+
+    describe('commit', () => {
+      const NO_CHECKS: CommitRequest['checks'] = [];
+      const commit = (accountId: string, ops: CommitOp[], checks = NO_CHECKS, maxKeys = NO_QUOTA) => store.commit(accountId, { checks, ops, maxKeys });
+
+      /** The results of a commit that succeeded; fails the test with the outcome otherwise. */
+      async function committed(outcome: Promise<CommitOutcome>): Promise<CommitResult[]> {
+        const result = await outcome;
+        if (!result.ok) throw new Error(`expected the commit to succeed, got ${JSON.stringify(result)}`);
+        return result.results;
+      }
+
+      it('applies set, delete and increment in op order and answers one result per op', async () => {
+        const accountId = randomAccountId();
+        await put(accountId, 'old', '1');
+        const results = await committed(
+          commit(accountId, [
+            { op: 'set', key: 'a', value: '{"x":12345678901234567890}' },
+            { op: 'delete', key: 'old' },
+            { op: 'increment', key: 'hits', by: 5 },
+          ]),
+        );
+
+        expect(results.map((r) => [r.key, r.created, r.value])).toStrictEqual([
+          ['a', true, undefined],
+          ['old', false, undefined],
+          ['hits', true, '5'],
+        ]);
+        expect(results[1].item).toBeNull();
+        expect(await getItem(accountId, 'a')).toStrictEqual({ ...results[0].item!, value: '{"x":12345678901234567890}' });
+        expect(await getItem(accountId, 'old')).toBeNull();
+        expect(await getItem(accountId, 'hits')).toStrictEqual({ ...results[2].item!, value: '5' });
+        expect(new Set([results[0].item!.version, results[2].item!.version]).size).toBe(2);
+        expect(await store.countKeys(accountId)).toBe(2);
+      });
+
+      it('applies every op when every check holds: a version, and null for an absent key', async () => {
+        const accountId = randomAccountId();
+        const a = await put(accountId, 'a', '1');
+        const results = await committed(
+          commit(accountId, [{ op: 'set', key: 'a', value: '2' }, { op: 'set', key: 'b', value: '3' }], [
+            { key: 'a', version: a.version },
+            { key: 'b', version: null },
+          ]),
+        );
+
+        expect(results).toHaveLength(2);
+        expect((await getItem(accountId, 'a'))?.value).toBe('2');
+        expect((await getItem(accountId, 'b'))?.value).toBe('3');
+      });
+
+      it('applies nothing and lists every failed check with its current version when a check fails', async () => {
+        const accountId = randomAccountId();
+        const a = await put(accountId, 'a', '1');
+        const b = await put(accountId, 'b', '1');
+        const outcome = await commit(
+          accountId,
+          [{ op: 'set', key: 'a', value: '2' }, { op: 'delete', key: 'b' }, { op: 'increment', key: 'n', by: 1 }],
+          [
+            { key: 'a', version: a.version },
+            { key: 'b', version: null },
+            { key: 'gone', version: '1' },
+          ],
+        );
+
+        expect(outcome).toStrictEqual({
+          ok: false,
+          reason: 'checks_failed',
+          failedChecks: [
+            { index: 1, key: 'b', currentVersion: b.version },
+            { index: 2, key: 'gone', currentVersion: null },
+          ],
+        });
+        expect(await getItem(accountId, 'a')).toStrictEqual({ ...a, value: '1' });
+        expect(await getItem(accountId, 'b')).toStrictEqual({ ...b, value: '1' });
+        expect(await getItem(accountId, 'n')).toBeNull();
+        expect(await store.countKeys(accountId)).toBe(2);
+      });
+
+      it('treats an expired key as absent in checks', async () => {
+        const accountId = randomAccountId();
+        const item = await put(accountId, 'k', '1', { ttlSeconds: 1 });
+        await waitUntilExpired(accountId, 'k', item.expiresAt);
+
+        expect((await commit(accountId, [{ op: 'set', key: 'k', value: '2' }], [{ key: 'k', version: null }])).ok).toBe(true);
+        expect((await getItem(accountId, 'k'))?.createdAt).toBeGreaterThan(item.createdAt);
+      });
+
+      it('deletes an absent key as a no-op', async () => {
+        const accountId = randomAccountId();
+        const results = await committed(commit(accountId, [{ op: 'delete', key: 'nothing' }]));
+
+        expect(results).toStrictEqual([{ key: 'nothing', item: null, created: false }]);
+        expect(await store.countKeys(accountId)).toBe(0);
+      });
+
+      it('sets a TTL, keeps one with keepTtl, and drops it on a plain set', async () => {
+        const accountId = randomAccountId();
+        const kept = await put(accountId, 'kept', '1', { ttlSeconds: 600 });
+        await put(accountId, 'dropped', '1', { ttlSeconds: 600 });
+        const results = await committed(
+          commit(accountId, [
+            { op: 'set', key: 'new', value: '1', ttlMs: 60_000 },
+            { op: 'set', key: 'kept', value: '2', keepTtl: true },
+            { op: 'set', key: 'dropped', value: '2' },
+          ]),
+        );
+
+        expectNearNow(results[0].item!.expiresAt!, 60_000);
+        expect(results[1].item!.expiresAt).toBe(kept.expiresAt);
+        expect(results[2].item!.expiresAt).toBeNull();
+        expect((await getItem(accountId, 'kept'))?.expiresAt).toBe(kept.expiresAt);
+      });
+
+      it('keeps createdAt on replace and gives every write a new version never reused', async () => {
+        const accountId = randomAccountId();
+        const first = await put(accountId, 'k', '1');
+        const [result] = await committed(commit(accountId, [{ op: 'set', key: 'k', value: '2' }]));
+
+        expect(result.created).toBe(false);
+        expect(result.item!.createdAt).toBe(first.createdAt);
+        expect(result.item!.version).not.toBe(first.version);
+        await committed(commit(accountId, [{ op: 'delete', key: 'k' }]));
+        const again = await put(accountId, 'k', '3');
+        expect([first.version, result.item!.version]).not.toContain(again.version);
+      });
+
+      it('refuses a commit whose net new keys do not fit the quota, and applies nothing', async () => {
+        const accountId = randomAccountId();
+        await put(accountId, 'a', '1', { maxKeys: 3 });
+        await put(accountId, 'b', '1', { maxKeys: 3 });
+        const outcome = await commit(accountId, [{ op: 'set', key: 'c', value: '1' }, { op: 'set', key: 'd', value: '1' }], NO_CHECKS, 3);
+
+        expect(outcome).toStrictEqual({ ok: false, reason: 'quota_exceeded', maxKeys: 3 });
+        expect(await listKeys(accountId)).toStrictEqual(['a', 'b']);
+        // Deleting one key makes room for one more.
+        await committed(commit(accountId, [{ op: 'delete', key: 'a' }, { op: 'set', key: 'c', value: '1' }, { op: 'set', key: 'd', value: '1' }], NO_CHECKS, 3));
+        expect(await listKeys(accountId)).toStrictEqual(['b', 'c', 'd']);
+      });
+
+      it('leaves other accounts alone', async () => {
+        const accountId = randomAccountId();
+        const other = randomAccountId();
+        await put(other, 'k', '"theirs"');
+        await committed(commit(accountId, [{ op: 'set', key: 'k', value: '"mine"' }, { op: 'increment', key: 'n', by: 1 }]));
+
+        expect((await getItem(other, 'k'))?.value).toBe('"theirs"');
+        expect(await getItem(other, 'n')).toBeNull();
+      });
+    });
+
+    describe('increment', () => {
+      const increment = (accountId: string, key: string, by: number, ttlMs?: number) =>
+        store.commit(accountId, { checks: [], ops: [{ op: 'increment', key, by, ttlMs }], maxKeys: NO_QUOTA });
+
+      it('counts an absent key as 0 and creates it', async () => {
+        const accountId = randomAccountId();
+        const outcome = await increment(accountId, 'n', 7);
+
+        expect(outcome).toMatchObject({ ok: true, results: [{ key: 'n', created: true, value: '7' }] });
+        expect((await getItem(accountId, 'n'))?.value).toBe('7');
+      });
+
+      it('adds negative amounts and reaches exactly ±(2^53 − 1)', async () => {
+        const accountId = randomAccountId();
+        await put(accountId, 'n', '-9007199254740990');
+        expect(await increment(accountId, 'n', -1)).toMatchObject({ ok: true, results: [{ value: '-9007199254740991', created: false }] });
+        await put(accountId, 'p', '9007199254740990');
+        expect(await increment(accountId, 'p', 1)).toMatchObject({ ok: true, results: [{ value: '9007199254740991' }] });
+      });
+
+      it('refuses with type_mismatch and changes nothing when the result would pass ±(2^53 − 1)', async () => {
+        const accountId = randomAccountId();
+        const item = await put(accountId, 'n', '9007199254740991');
+
+        expect(await increment(accountId, 'n', 1)).toStrictEqual({ ok: false, reason: 'type_mismatch', index: 0, key: 'n' });
+        expect(await getItem(accountId, 'n')).toStrictEqual({ ...item, value: '9007199254740991' });
+      });
+
+      it.each([['"5"'], ['1.5'], ['1e2'], ['12345678901234567890'], ['null'], ['{"n":1}'], ['[1]'], ['true']])(
+        'refuses with type_mismatch when the stored value is %s',
+        async (value) => {
+          const accountId = randomAccountId();
+          const item = await put(accountId, 'n', value);
+
+          expect(await increment(accountId, 'n', 1)).toStrictEqual({ ok: false, reason: 'type_mismatch', index: 0, key: 'n' });
+          expect(await getItem(accountId, 'n')).toStrictEqual({ ...item, value });
+        },
+      );
+
+      it('keeps the TTL without ttlMs and sets it with ttlMs', async () => {
+        const accountId = randomAccountId();
+        const item = await put(accountId, 'n', '1', { ttlSeconds: 600 });
+        const kept = await increment(accountId, 'n', 1);
+        expect(kept).toMatchObject({ ok: true, results: [{ item: { expiresAt: item.expiresAt, createdAt: item.createdAt } }] });
+        const set = await increment(accountId, 'n', 1, 30_000);
+        if (!set.ok) throw new Error('increment failed');
+        expectNearNow(set.results[0].item!.expiresAt!, 30_000);
+      });
+
+      it('adds exactly 200 when 200 increments of 1 run concurrently', async () => {
+        const accountId = randomAccountId();
+        const outcomes = await Promise.all(Array.from({ length: 200 }, () => increment(accountId, 'n', 1)));
+
+        const values = outcomes.map((o) => (o.ok ? Number(o.results[0].value) : NaN)).sort((a, b) => a - b);
+        expect(values).toStrictEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+        expect((await getItem(accountId, 'n'))?.value).toBe('200');
+      });
+    });
+
+    describe('getItems', () => {
+      it('answers the items in request order, null where absent or expired', async () => {
+        const accountId = randomAccountId();
+        const a = await put(accountId, 'a', '{"n":12345678901234567890}');
+        const b = await put(accountId, 'b/c', '"x"');
+        const short = await put(accountId, 'short', '1', { ttlSeconds: 1 });
+        await waitUntilExpired(accountId, 'short', short.expiresAt);
+        const items = await store.getItems(accountId, ['b/c', 'missing', 'a', 'short']);
+
+        expect(items.map((item) => item && { ...item, value: item.value.toString('utf8') })).toStrictEqual([
+          { ...b, value: '"x"' },
+          null,
+          { ...a, value: '{"n":12345678901234567890}' },
+          null,
+        ]);
+      });
+
+      it('reads 100 keys, never another account\'s', async () => {
+        const accountId = randomAccountId();
+        const keys = Array.from({ length: 100 }, (_, i) => `k${i}`);
+        await Promise.all(keys.map((key, i) => put(accountId, key, String(i))));
+        await put(randomAccountId(), 'k0', '"other"');
+        const items = await store.getItems(accountId, keys);
+
+        expect(items.map((item) => item?.value.toString('utf8'))).toStrictEqual(keys.map((_, i) => String(i)));
+      });
+    });
+
+    describe('listItems with values', () => {
+      it('carries each value, and the same keys as a listing without values', async () => {
+        const accountId = randomAccountId();
+        await put(accountId, 'a', '{"big":12345678901234567890}');
+        await put(accountId, 'b', 'null');
+        const page = await store.listItems(accountId, { prefix: '', limit: 10, values: { maxBytes: ONE_MIB } });
+
+        expect(page.items.map((item) => [item.key, item.value?.toString('utf8')])).toStrictEqual([
+          ['a', '{"big":12345678901234567890}'],
+          ['b', 'null'],
+        ]);
+        expect(page.nextAfter).toBeNull();
+        const plain = await store.listItems(accountId, { prefix: '', limit: 10 });
+        expect(page.items.map(({ value: _value, ...rest }) => rest)).toStrictEqual(plain.items);
+      });
+
+      it('stops a page early at maxBytes of values, with a cursor that resumes after it', async () => {
+        const accountId = randomAccountId();
+        const value = `"${'x'.repeat(998)}"`; // 1000 bytes
+        for (let i = 0; i < 5; i++) await put(accountId, `k${i}`, value);
+        const first = await store.listItems(accountId, { prefix: '', limit: 100, values: { maxBytes: 2500 } });
+
+        expect(first.items.map((item) => item.key)).toStrictEqual(['k0', 'k1']);
+        expect(first.nextAfter).toBe('k1');
+        const rest = await store.listItems(accountId, { prefix: '', limit: 100, after: 'k1', values: { maxBytes: 2500 } });
+        expect(rest.items.map((item) => item.key)).toStrictEqual(['k2', 'k3']);
+        // One item always fits, however large.
+        const one = await store.listItems(accountId, { prefix: '', limit: 100, values: { maxBytes: 10 } });
+        expect(one.items.map((item) => item.key)).toStrictEqual(['k0']);
+        expect(one.nextAfter).toBe('k0');
       });
     });
 

@@ -6,6 +6,8 @@ import type {
   Account,
   ApiKeyInfo,
   ApiKeyRecord,
+  CommitOutcome,
+  CommitRequest,
   DeleteOutcome,
   Invalidation,
   Item,
@@ -142,6 +144,82 @@ export class RedisStore implements KvStore {
     return raw === null ? null : parseItem(key, raw);
   }
 
+  async getItems(accountId: string, keys: string[]): Promise<(Item | null)[]> {
+    if (keys.length === 0) return [];
+    // One MGET: the account's keys share a slot, and one command is one snapshot.
+    const raws = await this.run(() => this.client.mgetBuffer(...keys.map((key) => this.keys.item(accountId, key))));
+    return raws.map((raw, i) => (raw === null ? null : parseItem(keys[i], raw)));
+  }
+
+  async commit(accountId: string, request: CommitRequest): Promise<CommitOutcome> {
+    // Each key the request names becomes one item key (KEYS) and one member (ARGV), once.
+    const positions = new Map<string, number>();
+    const position = (key: string) => {
+      let at = positions.get(key);
+      if (at === undefined) positions.set(key, (at = positions.size + 1));
+      return at;
+    };
+    const checkArgs = request.checks.flatMap((check) => [position(check.key), check.version ?? '-']);
+    const opArgs = request.ops.flatMap((op) => [
+      op.op,
+      position(op.key),
+      op.op === 'set' ? op.value : op.op === 'increment' ? op.by : '',
+      op.op === 'delete' || op.ttlMs === undefined ? '' : op.ttlMs,
+      op.op === 'set' && op.keepTtl ? '1' : '0',
+    ]);
+    const members = [...positions.keys()];
+    const reply = await this.run(() =>
+      this.client.commit(
+        3 + members.length,
+        this.keys.index(accountId),
+        this.keys.expiry(accountId),
+        this.keys.versions(accountId),
+        ...members.map((key) => this.keys.item(accountId, key)),
+        request.maxKeys,
+        SWEEP_BATCH,
+        request.checks.length,
+        request.ops.length,
+        ...members,
+        ...checkArgs,
+        ...opArgs,
+      ),
+    );
+    switch (reply[0]) {
+      case 'ok':
+        return {
+          ok: true,
+          results: request.ops.map((op, i) => {
+            const [version, createdAt, updatedAt, expiresAt, created, value] = reply.slice(1 + i * 6, 7 + i * 6);
+            if (op.op === 'delete') return { key: op.key, item: null, created: false };
+            const item = {
+              key: op.key,
+              version: String(version),
+              createdAt: Number(createdAt),
+              updatedAt: Number(updatedAt),
+              expiresAt: expiresAt === '' ? null : Number(expiresAt),
+            };
+            return op.op === 'increment' ? { key: op.key, item, created: created === 1, value: String(value) } : { key: op.key, item, created: created === 1 };
+          }),
+        };
+      case 'checks_failed': {
+        const failedChecks = [];
+        for (let i = 1; i < reply.length; i += 2) {
+          const index = Number(reply[i]);
+          failedChecks.push({ index, key: request.checks[index].key, currentVersion: reply[i + 1] === '' ? null : String(reply[i + 1]) });
+        }
+        return { ok: false, reason: 'checks_failed', failedChecks };
+      }
+      case 'quota_exceeded':
+        return { ok: false, reason: 'quota_exceeded', maxKeys: request.maxKeys };
+      case 'type_mismatch': {
+        const index = Number(reply[1]);
+        return { ok: false, reason: 'type_mismatch', index, key: request.ops[index].key };
+      }
+      default:
+        throw new Error(`commit: unexpected reply ${JSON.stringify(reply[0])}`);
+    }
+  }
+
   async setItem(accountId: string, key: string, request: SetRequest): Promise<SetOutcome> {
     const { condition } = request;
     const reply = await this.run(() =>
@@ -152,7 +230,7 @@ export class RedisStore implements KvStore {
         this.keys.versions(accountId),
         key,
         request.value,
-        request.ttlSeconds === undefined ? '' : request.ttlSeconds * 1000,
+        request.ttlMs ?? (request.ttlSeconds === undefined ? '' : request.ttlSeconds * 1000),
         request.keepTtl ? '1' : '0',
         condition.kind === 'none' ? 'none' : condition.kind,
         condition.kind === 'version' ? condition.version : '',
@@ -218,11 +296,27 @@ export class RedisStore implements KvStore {
     for (let i = 1; i < reply.length; i += 2) listed.push({ key: reply[i], expiresAt: reply[i + 1] });
     if (listed.length === 0) return { items: [], nextAfter };
 
+    const itemKeys = listed.map(({ key }) => this.keys.item(accountId, key));
+    const items: ListPage['items'] = [];
+    if (request.values) {
+      // Headers and values in one MGET (one slot, one snapshot); the page stops at maxBytes of values.
+      const raws = await this.run(() => this.client.mgetBuffer(...itemKeys));
+      let bytes = 0;
+      for (let i = 0; i < listed.length; i++) {
+        const raw = raws[i];
+        if (raw === null) continue;
+        const item = parseItem(listed[i].key, raw);
+        if (items.length > 0 && bytes + item.value.length > request.values.maxBytes) {
+          return { items, nextAfter: items[items.length - 1].key };
+        }
+        bytes += item.value.length;
+        items.push({ key: item.key, version: item.version, expiresAt: item.expiresAt, value: item.value });
+      }
+      return { items, nextAfter };
+    }
     // Versions live in the item headers, read in one script call. A key deleted or expired since
     // the index was read is left out.
-    const itemKeys = listed.map(({ key }) => this.keys.item(accountId, key));
     const versions = await this.run(() => this.client.readVersions(itemKeys.length, ...itemKeys));
-    const items: ListPage['items'] = [];
     listed.forEach(({ key, expiresAt }, i) => {
       if (versions[i] !== '') items.push({ key, version: versions[i], expiresAt: expiresAt === '' ? null : Number(expiresAt) });
     });

@@ -31,6 +31,11 @@ export const SCRIPT_SIGNATURES = {
   countKeys: { keys: ['index', 'expiry'], args: ['sweep'] },
   listKeys: { keys: ['index', 'expiry'], args: ['start', 'stop', 'limit', 'sweep'] },
   readVersions: { keys: [], args: [], rest: { of: 'keys', name: 'item' } },
+  commit: {
+    keys: ['index', 'expiry', 'versions'],
+    args: ['maxKeys', 'sweep', 'checkCount', 'opCount'],
+    rest: { of: 'keys', name: 'item' },
+  },
   createAccount: {
     keys: ['account', 'apiKey', 'apiKeyId', 'accountKeys'],
     args: ['accountId', 'accountName', 'accountCreatedAt', 'keyId', 'keyHash', 'keyName', 'keyScopes', 'keyCreatedAt'],
@@ -56,6 +61,7 @@ export const STORE_SCRIPTS = [
   'countKeys',
   'listKeys',
   'readVersions',
+  'commit',
   'createAccount',
   'createApiKey',
   'revokeApiKey',
@@ -75,6 +81,7 @@ interface ScriptReplies {
   countKeys: number;
   listKeys: string[];
   readVersions: string[];
+  commit: (string | number)[];
   createAccount: number;
   createApiKey: number;
   revokeApiKey: number;
@@ -89,7 +96,7 @@ type Arg = string | number | Buffer;
 /** A tuple of the same length as the names, each element of type V. */
 type Each<Names extends readonly string[], V> = { -readonly [I in keyof Names]: V };
 type CallArgs<S extends ScriptSignature> = S extends { rest: { of: 'keys' } }
-  ? [numberOfKeys: number, ...keys: string[]]
+  ? [numberOfKeys: number, ...keysThenArgs: Arg[]]
   : S extends { rest: { of: 'args' } }
     ? [...Each<S['keys'], string>, ...Each<S['args'], Arg>, ...rest: Arg[]]
     : [...Each<S['keys'], string>, ...Each<S['args'], Arg>];

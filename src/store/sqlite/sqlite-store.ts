@@ -6,10 +6,14 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { LIMIT_NAMES, type LimitOverrides, type Limits, type LimitsPatch } from '../../limits';
 import { StoreUnavailableError } from '../../errors';
+import { MAX_SAFE_COUNTER } from '../types';
 import type {
   Account,
   ApiKeyInfo,
   ApiKeyRecord,
+  CommitOutcome,
+  CommitRequest,
+  CommitResult,
   DeleteOutcome,
   Invalidation,
   Item,
@@ -56,6 +60,14 @@ interface ItemRow {
   expires_at: number | null;
 }
 
+interface ListRow {
+  key: Buffer;
+  version: number;
+  expires_at: number | null;
+  /** Only when the listing asked for values. */
+  value?: Buffer;
+}
+
 interface AccountRow {
   id: string;
   name: string | null;
@@ -81,6 +93,13 @@ export interface SqliteStoreOptions {
 }
 
 const keyBytes = (key: string) => Buffer.from(key, 'utf8');
+
+/** A stored value as a counter: a JSON integer within ±MAX_SAFE_COUNTER, else null. */
+function counterValue(json: string): number | null {
+  if (!/^-?\d{1,16}$/.test(json)) return null;
+  const n = Number(json);
+  return Math.abs(n) > MAX_SAFE_COUNTER ? null : n;
+}
 const isAlive = (expiresAt: number | null, now: number) => expiresAt === null || expiresAt >= now;
 
 /**
@@ -100,7 +119,7 @@ export class SqliteStore implements KvStore {
   /** When each account's expired rows were last swept by a write. */
   private readonly sweptAt = new Map<string, number>();
   private readonly statements;
-  private readonly listStatements = new Map<string, Database.Statement<unknown[], { key: Buffer; version: number; expires_at: number | null }>>();
+  private readonly listStatements = new Map<string, Database.Statement<unknown[], ListRow>>();
 
   constructor(options: SqliteStoreOptions) {
     fs.mkdirSync(options.dataDir, { recursive: true });
@@ -192,6 +211,91 @@ export class SqliteStore implements KvStore {
     };
   }
 
+  async getItems(accountId: string, keys: string[]): Promise<(Item | null)[]> {
+    // One read transaction: one snapshot even if another process writes meanwhile.
+    const read = this.db.transaction(() => {
+      const now = Date.now();
+      return keys.map((key): Item | null => {
+        const row = this.statements.getItem.get(accountId, keyBytes(key));
+        if (!row || !isAlive(row.expires_at, now)) return null;
+        return { key, value: row.value, version: String(row.version), createdAt: row.created_at, updatedAt: row.updated_at, expiresAt: row.expires_at };
+      });
+    });
+    return this.run(() => read());
+  }
+
+  async commit(accountId: string, request: CommitRequest): Promise<CommitOutcome> {
+    const apply = this.db.transaction((): CommitOutcome => {
+      const s = this.statements;
+      const now = Date.now();
+      this.sweepAccountNow(accountId, now);
+      // Each key's row as the transaction found it (an expired row still there counts as absent).
+      const rows = new Map<string, { row: Omit<ItemRow, 'value'> | undefined; live: boolean }>();
+      const state = (key: string) => {
+        let found = rows.get(key);
+        if (!found) {
+          const row = s.itemHeader.get(accountId, keyBytes(key));
+          rows.set(key, (found = { row, live: row !== undefined && isAlive(row.expires_at, now) }));
+        }
+        return found;
+      };
+
+      const failedChecks = [];
+      for (const [index, check] of request.checks.entries()) {
+        const { row, live } = state(check.key);
+        const currentVersion = live ? String(row!.version) : null;
+        if (currentVersion !== check.version) failedChecks.push({ index, key: check.key, currentVersion });
+      }
+      if (failedChecks.length > 0) return { ok: false, reason: 'checks_failed', failedChecks };
+
+      // Every op is planned (and refused, if it must be) before anything is written.
+      let netCreated = 0;
+      const values: (string | undefined)[] = [];
+      for (const [index, op] of request.ops.entries()) {
+        const { live } = state(op.key);
+        if (op.op === 'delete') {
+          if (live) netCreated--;
+          continue;
+        }
+        if (!live) netCreated++;
+        if (op.op === 'set') {
+          values[index] = op.value;
+          continue;
+        }
+        const base = live ? counterValue(s.getItem.get(accountId, keyBytes(op.key))!.value.toString('utf8')) : 0;
+        const result = base === null ? null : base + op.by;
+        if (result === null || Math.abs(result) > MAX_SAFE_COUNTER) return { ok: false, reason: 'type_mismatch', index, key: op.key };
+        values[index] = String(result);
+      }
+      if (netCreated > 0 && this.liveCount(accountId, now) + netCreated > request.maxKeys) {
+        return { ok: false, reason: 'quota_exceeded', maxKeys: request.maxKeys };
+      }
+
+      const results = request.ops.map((op, index): CommitResult => {
+        const { row, live } = state(op.key);
+        const bytes = keyBytes(op.key);
+        if (op.op === 'delete') {
+          if (row) {
+            s.deleteItem.run(accountId, bytes);
+            s.addRows.run(-1, accountId);
+          }
+          return { key: op.key, item: null, created: false };
+        }
+        const version = s.nextVersion.get(accountId)!.last_version;
+        let expiresAt: number | null = null;
+        if (op.ttlMs !== undefined) expiresAt = now + op.ttlMs;
+        else if (live && (op.op === 'increment' || op.keepTtl)) expiresAt = row!.expires_at;
+        const createdAt = live ? row!.created_at : now;
+        s.upsertItem.run({ accountId, key: bytes, value: values[index], version, createdAt, updatedAt: now, expiresAt });
+        if (!row) s.addRows.run(1, accountId);
+        const item = { key: op.key, version: String(version), createdAt, updatedAt: now, expiresAt };
+        return op.op === 'increment' ? { key: op.key, item, created: !live, value: values[index] } : { key: op.key, item, created: !live };
+      });
+      return { ok: true, results };
+    });
+    return this.run(() => apply.immediate());
+  }
+
   async setItem(accountId: string, key: string, request: SetRequest): Promise<SetOutcome> {
     const write = this.db.transaction((): SetOutcome => {
       const s = this.statements;
@@ -213,7 +317,8 @@ export class SqliteStore implements KvStore {
 
       const version = s.nextVersion.get(accountId)!.last_version;
       let expiresAt: number | null = null;
-      if (request.ttlSeconds !== undefined) expiresAt = now + request.ttlSeconds * 1000;
+      if (request.ttlMs !== undefined) expiresAt = now + request.ttlMs;
+      else if (request.ttlSeconds !== undefined) expiresAt = now + request.ttlSeconds * 1000;
       else if (request.keepTtl && current) expiresAt = current.expires_at;
       const createdAt = current ? current.created_at : now;
       s.upsertItem.run({ accountId, key: bytes, value: request.value, version, createdAt, updatedAt: now, expiresAt });
@@ -259,11 +364,28 @@ export class SqliteStore implements KvStore {
       conditions.push('key > ?');
       params.push(keyBytes(request.after));
     }
-    const sql = `SELECT key, version, expires_at FROM items WHERE ${conditions.join(' AND ')} ORDER BY key LIMIT ?`;
+    const columns = request.values ? 'key, version, expires_at, CAST(value AS BLOB) AS value' : 'key, version, expires_at';
+    const sql = `SELECT ${columns} FROM items WHERE ${conditions.join(' AND ')} ORDER BY key LIMIT ?`;
     const rows = this.run(() => this.listStatement(sql).all(...params, request.limit + 1));
-    const more = rows.length > request.limit;
-    const page = more ? rows.slice(0, request.limit) : rows;
-    const items = page.map((row) => ({ key: row.key.toString('utf8'), version: String(row.version), expiresAt: row.expires_at }));
+    let more = rows.length > request.limit;
+    let page = more ? rows.slice(0, request.limit) : rows;
+    if (request.values) {
+      // The page stops once its values reach maxBytes (one item at least).
+      let bytes = 0;
+      for (let i = 0; i < page.length; i++) {
+        bytes += page[i].value!.length;
+        if (i > 0 && bytes > request.values.maxBytes) {
+          page = page.slice(0, i);
+          more = true;
+          break;
+        }
+      }
+    }
+    const items = page.map((row) => {
+      const item: ListPage['items'][number] = { key: row.key.toString('utf8'), version: String(row.version), expiresAt: row.expires_at };
+      if (request.values) item.value = row.value;
+      return item;
+    });
     return { items, nextAfter: more ? items[items.length - 1].key : null };
   }
 
@@ -376,7 +498,7 @@ export class SqliteStore implements KvStore {
   private listStatement(sql: string) {
     let statement = this.listStatements.get(sql);
     if (!statement) {
-      statement = this.db.prepare<unknown[], { key: Buffer; version: number; expires_at: number | null }>(sql);
+      statement = this.db.prepare<unknown[], ListRow>(sql);
       this.listStatements.set(sql, statement);
     }
     return statement;
