@@ -10,7 +10,9 @@ import { cors } from './http/cors';
 import { requestDeadline } from './http/deadline';
 import { openApiRoutes } from './http/openapi-routes';
 import { errorHandler, notFoundHandler, sendError } from './http/error-handler';
+import { atomicRoutes } from './http/atomic';
 import { itemRoutes } from './http/items';
+import { transferRoutes } from './http/transfer';
 import { accountRateLimit, authFailureLimit } from './http/rate-limits';
 import { parseQuery } from './http/query';
 import { bindRoutes } from './http/routes';
@@ -75,14 +77,17 @@ export function createApp(deps: AppDeps): express.Express {
 
   // The data routes first: they are nearly every request, and each route the router passes costs.
   if (servesPublic) {
-    itemRoutes(app.router, {
+    const dataDeps = {
       config,
       store,
       validators,
       authenticate: [limitAuthFailures, authenticator.authenticate],
       limitReads: accountRateLimit('reads', deps.rateLimitStore, logger, onLimited),
       limitWrites: accountRateLimit('writes', deps.rateLimitStore, logger, onLimited),
-    });
+    };
+    itemRoutes(app.router, dataDeps);
+    atomicRoutes(app.router, dataDeps);
+    transferRoutes(app.router, dataDeps);
     // Any other /kv path: authenticated like the data routes, then the no-route 404.
     app.use('/kv', limitAuthFailures, authenticator.authenticate);
   }

@@ -15,11 +15,22 @@ export const ERROR_TABLE = {
   forbidden: { status: 403, meaning: 'The API key lacks the scope.' },
   quota_exceeded: { status: 403, meaning: 'The account is at its key limit; `limit` says which.' },
   not_found: { status: 404, meaning: 'No such key, account, API key or route.' },
-  precondition_failed: { status: 412, meaning: 'A condition on the version did not hold; `currentVersion` is the version now (null: no such key).' },
+  type_mismatch: {
+    status: 409,
+    meaning: 'An increment of a value that is not a JSON integer, or whose result would pass ±(2^53 − 1); nothing changed.',
+  },
+  precondition_failed: {
+    status: 412,
+    meaning:
+      'A condition on the version did not hold; `currentVersion` is the version now (null: no such key). A commit lists ' +
+      'each check that failed in `failedChecks` (`index`, `key`, `currentVersion`) instead.',
+  },
   value_too_large: { status: 413, meaning: 'The value (as compact JSON) or the body is over the limit.' },
   unsupported_media_type: {
     status: 415,
-    meaning: 'The body is not `application/json`, or its Content-Encoding is not identity, gzip, deflate or br.',
+    meaning:
+      'The body is not of the type the route takes (`application/json`; `application/merge-patch+json` on PATCH; ' +
+      '`application/x-ndjson` on import), or its Content-Encoding is not identity, gzip, deflate or br.',
   },
   rate_limited: { status: 429, meaning: 'Over the rate limit; retry after `Retry-After` seconds (also `retryAfter`).' },
   internal: { status: 500, meaning: 'A bug; the request id is in the log.' },
@@ -87,6 +98,12 @@ export const notFound = (message = 'No such key.') => new AppError('not_found', 
 
 export const preconditionFailed = (currentVersion: string | null) =>
   new AppError('precondition_failed', 'The condition on the current version did not hold.', { currentVersion });
+
+/** A commit's checks that did not hold: nothing was applied. */
+export const checksFailed = (failedChecks: { index: number; key: string; currentVersion: string | null }[]) =>
+  new AppError('precondition_failed', `${failedChecks.length} of the commit's checks did not hold; nothing was applied.`, { failedChecks });
+
+export const typeMismatch = (message: string) => new AppError('type_mismatch', message);
 
 export const valueTooLarge = (message: string) => new AppError('value_too_large', message);
 

@@ -14,6 +14,8 @@ export interface JsonBody {
   text: string;
   /** Offsets of the top-level members' values; null when the body is not an object. */
   members: Map<string, [number, number]> | null;
+  /** Offsets of the top-level elements; null when the body is not an array. */
+  elements: [number, number][] | null;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -136,11 +138,11 @@ export function rawBody(maxBytes: number): RequestHandler {
     }, next);
   };
 }
-/** True for application/json, with no charset or charset=utf-8. */
-function isJsonContentType(header: string | undefined): boolean {
+/** True for the media type (application/json by default), with no charset or charset=utf-8. */
+export function isMediaType(header: string | undefined, mediaType = 'application/json'): boolean {
   if (!header) return false;
   const [type, ...params] = header.split(';').map((part) => part.trim().toLowerCase());
-  if (type !== 'application/json') return false;
+  if (type !== mediaType) return false;
   return params.every((param) => !param.startsWith('charset=') || /^charset="?utf-8"?$/.test(param));
 }
 
@@ -148,8 +150,8 @@ function isJsonContentType(header: string | undefined): boolean {
  * The body as checked JSON text. `maxDepth` counts containers from the top (the body object is 1).
  * Throws 415 unsupported_media_type, 400 invalid_json, or 400 invalid_request for too deep a body.
  */
-export function readJsonBody(req: Request, maxDepth: number): JsonBody {
-  if (!isJsonContentType(req.headers['content-type'])) throw unsupportedMediaType();
+export function readJsonBody(req: Request, maxDepth: number, mediaType = 'application/json'): JsonBody {
+  if (!isMediaType(req.headers['content-type'], mediaType)) throw unsupportedMediaType(`The request body must be ${mediaType}.`);
   const raw: unknown = req.body;
   if (!Buffer.isBuffer(raw) || raw.length === 0) throw invalidJson('The request body is empty; send a JSON object.');
   let text: string;
@@ -163,7 +165,7 @@ export function readJsonBody(req: Request, maxDepth: number): JsonBody {
     throw invalidRequest([{ path: 'body', message: `nests deeper than the value limit of ${maxDepth - 1} levels` }]);
   }
   if (!scan.ok) throw invalidJson(`The request body is not valid JSON (at character ${scan.offset}).`);
-  return { text, members: scan.members };
+  return { text, members: scan.members, elements: scan.elements };
 }
 
 /**

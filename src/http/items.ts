@@ -10,19 +10,23 @@ import { bodyFields, rawBody, readJsonBody } from './body';
 import { deleteCondition, etag, ifNoneMatchHits, putCondition } from './conditions';
 import { parseItemKey } from './item-key';
 import { compactJson } from './json-text';
+import type { AccountLimiter } from './rate-limits';
 import { bindRoutes } from './routes';
 import { requestSchemas, type Validators } from './schemas';
-import { itemEnvelope, itemMetaView, listedItemView } from './views';
+import { itemEnvelope, itemMetaView, listedItemView, listedItemWithValueJson } from './views';
 
 export interface ItemRoutesDeps {
   config: Pick<Config, 'maxKeyBytes' | 'maxValueBytes' | 'maxTtlSeconds'>;
-  store: Pick<KvStore, 'getItem' | 'setItem' | 'deleteItem' | 'listItems' | 'countKeys'>;
+  store: Pick<KvStore, 'getItem' | 'setItem' | 'deleteItem' | 'listItems' | 'countKeys' | 'commit' | 'getItems'>;
   validators: Validators;
   /** Run first on every data route: the failed-authentication throttle and authentication. */
   authenticate: RequestHandler[];
-  limitReads: RequestHandler;
-  limitWrites: RequestHandler;
+  limitReads: AccountLimiter;
+  limitWrites: AccountLimiter;
 }
+
+/** A page of `values=true` stops once its values reach this (it still has a nextCursor). */
+export const LIST_VALUES_MAX_BYTES = 4 * 1024 * 1024;
 
 /** Value nesting allowed by SPEC; the body object around it is one more level. */
 const MAX_VALUE_DEPTH = 64;
@@ -111,10 +115,10 @@ export function itemRoutes(router: Router, deps: ItemRoutesDeps): void {
     res.write(chunks[1]);
     res.end(chunks[2]);
   };
-  route('headItem', prefetchItem, deps.limitReads, readItem);
-  route('getItem', prefetchItem, deps.limitReads, readItem);
+  route('headItem', prefetchItem, deps.limitReads.middleware, readItem);
+  route('getItem', prefetchItem, deps.limitReads.middleware, readItem);
 
-  route('putItem', requireScope('write'), deps.limitWrites, rawBody(maxBodyBytes), async (req, res) => {
+  route('putItem', requireScope('write'), deps.limitWrites.middleware, rawBody(maxBodyBytes), async (req, res) => {
     const key = itemKey(req);
     validators.writeItemQuery('query', req.query);
     const body = readJsonBody(req, MAX_VALUE_DEPTH + 1);
@@ -139,7 +143,7 @@ export function itemRoutes(router: Router, deps: ItemRoutesDeps): void {
     sendJson(res, outcome.created ? 201 : 200, { data: itemMetaView(outcome.item) });
   });
 
-  route('deleteItem', requireScope('write'), deps.limitWrites, async (req, res) => {
+  route('deleteItem', requireScope('write'), deps.limitWrites.middleware, async (req, res) => {
     const key = itemKey(req);
     validators.writeItemQuery('query', req.query);
     const condition = deleteCondition((req.query as { ifVersion?: string }).ifVersion, req.headers);
@@ -148,23 +152,29 @@ export function itemRoutes(router: Router, deps: ItemRoutesDeps): void {
     res.status(204).end();
   });
 
-  route('listItems', deps.limitReads, async (req, res) => {
-    const query = { ...req.query } as { prefix?: string; limit?: number; cursor?: string };
+  route('listItems', deps.limitReads.middleware, async (req, res) => {
+    const query = { ...req.query } as { prefix?: string; limit?: number; cursor?: string; values?: boolean };
     validators.listItemsQuery('query', query);
     const page = await store.listItems(authContext(res).accountId, {
       prefix: query.prefix ?? '',
       limit: query.limit ?? 100,
       after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
+      values: query.values === true ? { maxBytes: LIST_VALUES_MAX_BYTES } : undefined,
     });
-    sendJson(res, 200, {
-      data: {
-        items: page.items.map(listedItemView),
-        nextCursor: page.nextAfter === null ? null : encodeCursor(page.nextAfter),
-      },
-    });
+    const nextCursor = page.nextAfter === null ? null : encodeCursor(page.nextAfter);
+    if (query.values !== true) {
+      sendJson(res, 200, { data: { items: page.items.map(listedItemView), nextCursor } });
+      return;
+    }
+    // The values go in as stored: numbers keep their digits.
+    const text = `{"data":{"items":[${page.items.map(listedItemWithValueJson).join(',')}],"nextCursor":${JSON.stringify(nextCursor)}}}`;
+    res.statusCode = 200;
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.setHeader('Content-Length', Buffer.byteLength(text));
+    res.end(text);
   });
 
-  route('getUsage', deps.limitReads, async (req, res) => {
+  route('getUsage', deps.limitReads.middleware, async (req, res) => {
     validators.noQuery('query', req.query);
     const { accountId, limits } = authContext(res);
     const keys = await store.countKeys(accountId);

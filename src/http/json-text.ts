@@ -8,6 +8,8 @@ export type JsonScan =
       ok: true;
       /** Top-level members as [start, end) offsets of their values; null when the text is not an object. */
       members: Map<string, [number, number]> | null;
+      /** Top-level elements as [start, end) offsets; null when the text is not an array. */
+      elements: [number, number][] | null;
     }
   | { ok: false; reason: 'syntax'; offset: number }
   | { ok: false; reason: 'depth'; offset: number };
@@ -91,13 +93,17 @@ export function scanJson(text: string, maxDepth: number): JsonScan {
   const n = text.length;
   const stack: number[] = [];
   let members: Map<string, [number, number]> | null = null;
+  let elements: [number, number][] | null = null;
   let memberName = '';
   let memberStart = 0;
   let expect = Expect.Value as Expect;
   let i = 0;
 
   const valueDone = () => {
-    if (stack.length === 1 && stack[0] === OBJECT) members!.set(memberName, [memberStart, i]);
+    if (stack.length === 1) {
+      if (stack[0] === OBJECT) members!.set(memberName, [memberStart, i]);
+      else elements!.push([memberStart, i]);
+    }
     expect = stack.length === 0 ? Expect.Nothing : Expect.CommaOrEnd;
   };
 
@@ -115,10 +121,13 @@ export function scanJson(text: string, maxDepth: number): JsonScan {
           valueDone();
           break;
         }
-        if (stack.length === 1 && stack[0] === OBJECT) memberStart = i;
+        if (stack.length === 1) memberStart = i;
         if (c === 0x7b || c === 0x5b) {
           if (stack.length === maxDepth) return { ok: false, reason: 'depth', offset: i };
-          if (stack.length === 0 && c === 0x7b) members = new Map();
+          if (stack.length === 0) {
+            if (c === 0x7b) members = new Map();
+            else elements = [];
+          }
           stack.push(c === 0x7b ? OBJECT : ARRAY);
           expect = c === 0x7b ? Expect.KeyOrEnd : Expect.ValueOrEnd;
           i++;
@@ -176,7 +185,7 @@ export function scanJson(text: string, maxDepth: number): JsonScan {
     }
   }
   if (expect !== Expect.Nothing) return { ok: false, reason: 'syntax', offset: n };
-  return { ok: true, members };
+  return { ok: true, members, elements };
 }
 
 /** The JSON text in [start, end) without insignificant whitespace; everything else exactly as sent. */

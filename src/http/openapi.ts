@@ -46,7 +46,44 @@ function responseSchemas(): Record<string, Schema> {
   return {
     ItemMeta: object(itemMeta),
     Item: object({ ...itemMeta, value: { description: 'The JSON value as stored (compact).' } }),
-    ListedItem: object({ key: itemMeta.key, version, expiresAt: isoTimeOrNull }),
+    ListedItem: object(
+      { key: itemMeta.key, version, expiresAt: isoTimeOrNull, value: { description: 'Only with `values=true`: the JSON value as stored.' } },
+      ['key', 'version', 'expiresAt'],
+    ),
+    ItemList: object({
+      items: { type: 'array', items: { anyOf: [ref('Item'), { type: 'null' }] }, description: 'In request order; null where the key does not exist.' },
+    }),
+    CommitResults: object({
+      results: {
+        type: 'array',
+        description: 'One per op, in op order.',
+        items: object(
+          {
+            key: itemMeta.key,
+            version: { type: ['string', 'null'], description: 'The new version; null for a delete.' },
+            value: { type: 'integer', description: "An increment's result." },
+          },
+          ['key', 'version'],
+        ),
+      },
+    }),
+    ImportReport: object(
+      {
+        created: count,
+        replaced: count,
+        skipped: { ...count, description: 'Existing keys with mode=skip, and lines whose expiresAt has passed.' },
+        failed: {
+          type: 'array',
+          maxItems: 1000,
+          items: object({
+            line: { ...positive, description: '1-based line number in the body.' },
+            error: object({ code: { type: 'string' }, message: { type: 'string' } }),
+          }),
+        },
+        omittedFailures: { ...positive, description: 'Failed lines past the first 1,000, which are not listed.' },
+      },
+      ['created', 'replaced', 'skipped', 'failed'],
+    ),
     ItemPage: object({
       items: { type: 'array', items: ref('ListedItem') },
       nextCursor: { type: ['string', 'null'], description: 'Pass as `cursor` for the next page; null at the end.' },
@@ -98,6 +135,10 @@ function responseSchemas(): Record<string, Schema> {
             },
             omittedDetails: positive,
             currentVersion: { type: ['string', 'null'] },
+            failedChecks: {
+              type: 'array',
+              items: object({ index: count, key: { type: 'string' }, currentVersion: { type: ['string', 'null'] } }),
+            },
             retryAfter: positive,
             limit: positive,
           },
@@ -163,6 +204,8 @@ function successResponse(response: SuccessResponse) {
         };
       case 'openapi':
         return { 'application/json': { schema: { type: 'object' } } };
+      case 'ndjson':
+        return { 'application/x-ndjson': { schema: { type: 'string' } } };
       default:
         return { 'application/json': { schema: object({ data: ref(response.body) }) } };
     }
@@ -250,7 +293,7 @@ function operation(route: Route, config: OpenApiConfig, schemas: Record<string, 
       ? {
           requestBody: {
             required: true,
-            content: { 'application/json': { schema: { $ref: `#/components/schemas/${route.requestBody}` } } },
+            content: { [route.requestMediaType ?? 'application/json']: { schema: { $ref: `#/components/schemas/${route.requestBody}` } } },
           },
         }
       : {}),

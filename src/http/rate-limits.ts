@@ -2,13 +2,15 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
-import { ipKeyGenerator, rateLimit, type RateLimitInfo } from 'express-rate-limit';
+import { ipKeyGenerator, rateLimit, type ClientRateLimitInfo, type RateLimitInfo } from 'express-rate-limit';
 import type { Logger } from 'pino';
 import { rateLimited } from '../errors';
 import { isAuthCheckLedger, LocalAuthCheckLedger, type AuthCheckLedger, type AuthCheckReservation } from '../store/auth-checks';
 import { SyncedRateLimitStore } from '../store/synced-rate-limit-store';
 import type { RateLimitStoreFactory } from '../store/types';
 import { authContext } from './auth';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Told of every request a limiter refuses, by limiter name (for metrics). */
 export type OnLimited = (limiter: string) => void;
@@ -44,6 +46,21 @@ function everyTenSeconds(report: (error: unknown) => void): (error: unknown) => 
 }
 
 /**
+ * An account's read or write limiter: the middleware counts each request once; `charge` counts
+ * the rest of a request that costs more than one (a commit counts one write per op, a batch read
+ * one read per key), once its body says how many. It refuses with 429 when that passes the limit.
+ */
+export interface AccountLimiter {
+  middleware: RequestHandler;
+  charge: (res: Response, hits: number) => Promise<void>;
+  /**
+   * For long requests (an import): counts `hits` and, when that passes the limit, resolves only
+   * once the window has ended, so the request goes on at the account's rate instead of failing.
+   */
+  pace: (res: Response, hits: number) => Promise<void>;
+}
+
+/**
  * Fixed one-second windows per account, with IETF draft-8 RateLimit / RateLimit-Policy headers.
  *
  * passOnStoreError is true on purpose: rate limiting protects the service, it is not part of any
@@ -57,7 +74,7 @@ export function accountRateLimit(
   createStore: RateLimitStoreFactory,
   logger: Logger,
   onLimited: OnLimited,
-): RequestHandler {
+): AccountLimiter {
   const store = createStore(kind, {
     counting: 'synced',
     onSyncError: everyTenSeconds((error) => logger.warn({ err: error }, `rate limiter (${kind}): cannot add counts to the shared store; limiting per replica meanwhile`)),
@@ -66,7 +83,7 @@ export function accountRateLimit(
     const { limits } = authContext(res);
     return kind === 'reads' ? limits.readsPerSecond : limits.writesPerSecond;
   };
-  return rateLimit({
+  const middleware = rateLimit({
     windowMs: 1000,
     limit: (_req, res) => limitOf(res),
     keyGenerator: (_req, res) => {
@@ -86,6 +103,43 @@ export function accountRateLimit(
     handler: limitedHandler(kind, onLimited),
     logger: limiterLogger(logger),
   });
+
+  /** Counts the hits; undefined when the counters cannot be reached (the request goes on, as in the middleware). */
+  const count = async (res: Response, hits: number): Promise<ClientRateLimitInfo | undefined> => {
+    const { accountId } = authContext(res);
+    try {
+      if (store instanceof SyncedRateLimitStore) return await store.incrementBy(accountId, hits);
+      // Stores of express-rate-limit count one at a time; `hits` is bounded by the route (≤ 100).
+      let info = await store.increment(accountId);
+      for (let i = 1; i < hits; i++) info = await store.increment(accountId);
+      return info;
+    } catch (error) {
+      logger.warn({ err: error }, `rate limiter (${kind}): store error, request let through`);
+      return undefined;
+    }
+  };
+
+  const pace = async (res: Response, hits: number): Promise<void> => {
+    if (hits <= 0) return;
+    const info = await count(res, hits);
+    if (info?.resetTime && info.totalHits > limitOf(res)) await sleep(Math.max(0, info.resetTime.getTime() - Date.now()));
+  };
+
+  const charge = async (res: Response, hits: number): Promise<void> => {
+    if (hits <= 0) return;
+    const limit = limitOf(res);
+    const info = await count(res, hits);
+    if (!info) return;
+    const resetSeconds = info.resetTime ? Math.max(0, Math.ceil((info.resetTime.getTime() - Date.now()) / 1000)) : 1;
+    res.setHeader('RateLimit', `"${kind}"; r=${Math.max(0, limit - info.totalHits)}; t=${resetSeconds}`);
+    if (info.totalHits > limit) {
+      onLimited(kind);
+      const retryAfter = Math.max(1, resetSeconds);
+      res.setHeader('Retry-After', String(retryAfter));
+      throw rateLimited(retryAfter);
+    }
+  };
+  return { middleware, charge, pace };
 }
 
 const AUTH_FAILURE_WINDOW_MS = 60_000;
@@ -93,8 +147,6 @@ const AUTH_FAILURE_WINDOW_MS = 60_000;
 const AUTH_CHECK_HOLD_MS = 20_000;
 /** How long a request waits for the checks in flight from its address before it is refused. */
 const AUTH_CHECK_WAIT_MS = 10_000;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Throttles key guessing per client IP: once an IP has failed authentication (401) `perMinute`

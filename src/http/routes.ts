@@ -12,6 +12,9 @@ export type ResponseBodyName =
   | 'Item'
   | 'ItemMeta'
   | 'ItemPage'
+  | 'ItemList'
+  | 'CommitResults'
+  | 'ImportReport'
   | 'Usage'
   | 'NewAccount'
   | 'AccountDetails'
@@ -35,7 +38,7 @@ export type HeaderName =
 export interface SuccessResponse {
   description: string;
   /** A `{"data": …}` envelope around this schema; the others are not JSON envelopes. */
-  body?: ResponseBodyName | 'metrics' | 'openapi' | 'html' | 'asset' | 'allow';
+  body?: ResponseBodyName | 'metrics' | 'openapi' | 'html' | 'asset' | 'allow' | 'ndjson';
   /** Headers always present on this response (X-Request-Id is on every response). */
   headers?: HeaderName[];
 }
@@ -54,6 +57,8 @@ export interface Route {
   scope?: 'read' | 'write';
   /** Schema names from requestSchemas(). */
   requestBody?: SchemaName;
+  /** The body's media type; application/json when absent. */
+  requestMediaType?: 'application/merge-patch+json' | 'application/x-ndjson';
   query?: SchemaName;
   responses: Partial<Record<number, SuccessResponse>>;
   /** Error statuses this route answers with the codes of each, besides those every route may answer. */
@@ -185,6 +190,129 @@ export const ROUTES: readonly Route[] = [
     query: 'listItemsQuery',
     responses: { 200: { description: 'A page of keys.', body: 'ItemPage', headers: RATE_LIMIT_HEADERS } },
     errors: { ...DATA_ERRORS },
+  },
+  {
+    method: 'patch',
+    path: '/kv/items/{key}',
+    operationId: 'patchItem',
+    summary: 'Merge a JSON merge patch into an item',
+    description:
+      'RFC 7396: members set to null are removed, objects merge, anything else replaces; numbers keep their digits, in the ' +
+      'patch and in the value. Atomic: applied to the version read, retried on a concurrent write, so no write is lost. ' +
+      '`If-Match: "<version>"` or `?ifVersion=` applies it only at that version (412 otherwise). The TTL is kept.',
+    tag: 'items',
+    auth: 'apiKey',
+    scope: 'write',
+    requestBody: 'mergePatchBody',
+    requestMediaType: 'application/merge-patch+json',
+    query: 'writeItemQuery',
+    responses: { 200: { description: 'Patched.', body: 'ItemMeta', headers: ['ETag', ...RATE_LIMIT_HEADERS] } },
+    errors: {
+      ...DATA_ERRORS,
+      ...JSON_BODY_ERRORS,
+      400: ['invalid_request', 'invalid_json', 'invalid_key'],
+      403: ['forbidden'],
+      404: ['not_found'],
+      412: ['precondition_failed'],
+    },
+  },
+  {
+    method: 'post',
+    path: '/kv/items:commit',
+    operationId: 'commit',
+    summary: 'Check versions and apply several writes, all or nothing',
+    description:
+      'Every check holds (the key is at `version`; `null`: the key does not exist), then every op applies in order, as one ' +
+      'atomic step; otherwise nothing applies: 412 with `failedChecks`. At most 100 checks and 100 ops, a key at most once ' +
+      'among the ops, each value within the value limit and 2 MiB together. The net keys created must fit the quota. ' +
+      'Counts as one write per op against the rate limit.',
+    tag: 'items',
+    auth: 'apiKey',
+    scope: 'write',
+    requestBody: 'commitBody',
+    query: 'noQuery',
+    responses: { 200: { description: 'Applied: one result per op, in op order.', body: 'CommitResults', headers: RATE_LIMIT_HEADERS } },
+    errors: {
+      ...DATA_ERRORS,
+      ...JSON_BODY_ERRORS,
+      400: ['invalid_request', 'invalid_json', 'invalid_key'],
+      403: ['forbidden', 'quota_exceeded'],
+      409: ['type_mismatch'],
+      412: ['precondition_failed'],
+    },
+  },
+  {
+    method: 'post',
+    path: '/kv/items:increment',
+    operationId: 'incrementItem',
+    summary: 'Add to a counter, atomically',
+    description:
+      'Adds `by` (default 1) to the JSON integer at `key`; an absent key counts as 0 and is created (201). The result must ' +
+      'stay within ±(2^53 − 1) and the stored value must be an integer, else 409 `type_mismatch` and nothing changes. ' +
+      '`ttlSeconds` sets the TTL; without it the key keeps its TTL.',
+    tag: 'items',
+    auth: 'apiKey',
+    scope: 'write',
+    requestBody: 'incrementBody',
+    query: 'noQuery',
+    responses: {
+      200: { description: 'Incremented.', body: 'Item', headers: ['ETag', ...RATE_LIMIT_HEADERS] },
+      201: { description: 'Created at `by`.', body: 'Item', headers: ['ETag', ...RATE_LIMIT_HEADERS] },
+    },
+    errors: {
+      ...DATA_ERRORS,
+      ...JSON_BODY_ERRORS,
+      400: ['invalid_request', 'invalid_json', 'invalid_key'],
+      403: ['forbidden', 'quota_exceeded'],
+      409: ['type_mismatch'],
+    },
+  },
+  {
+    method: 'post',
+    path: '/kv/items:batchGet',
+    operationId: 'batchGetItems',
+    summary: 'Read up to 100 items at once',
+    description: 'The items in request order, `null` where a key does not exist, read as one consistent snapshot. Counts as one read per key.',
+    tag: 'items',
+    auth: 'apiKey',
+    scope: 'read',
+    requestBody: 'batchGetBody',
+    query: 'noQuery',
+    responses: { 200: { description: 'The items.', body: 'ItemList', headers: RATE_LIMIT_HEADERS } },
+    errors: { ...DATA_ERRORS, ...JSON_BODY_ERRORS, 400: ['invalid_request', 'invalid_json', 'invalid_key'] },
+  },
+  {
+    method: 'get',
+    path: '/kv/export',
+    operationId: 'exportItems',
+    summary: 'Export every item (or those under a prefix) as NDJSON',
+    description:
+      'One `{"key", "value", "expiresAt"}` per line, in key order, streamed: memory stays flat however many keys. A key that ' +
+      'exists for the whole export appears exactly once; one written or deleted meanwhile may or may not appear. Counts as one read.',
+    tag: 'items',
+    auth: 'apiKey',
+    scope: 'read',
+    query: 'exportQuery',
+    responses: { 200: { description: 'The items, one JSON object per line.', body: 'ndjson', headers: RATE_LIMIT_HEADERS } },
+    errors: { ...DATA_ERRORS },
+  },
+  {
+    method: 'post',
+    path: '/kv/import',
+    operationId: 'importItems',
+    summary: 'Import NDJSON lines as the export writes them',
+    description:
+      'Applied line by line (`mode=skip`, the default, leaves existing keys alone; `overwrite` replaces them). Blank lines ' +
+      'are ignored, a line whose `expiresAt` has passed is skipped, and a bad line (syntax, key, value, quota) fails alone ' +
+      'with its 1-based line number; the lines before and after it still apply. Counts as one write.',
+    tag: 'items',
+    auth: 'apiKey',
+    scope: 'write',
+    requestBody: 'importBody',
+    requestMediaType: 'application/x-ndjson',
+    query: 'importQuery',
+    responses: { 200: { description: 'What each line did, counted.', body: 'ImportReport', headers: RATE_LIMIT_HEADERS } },
+    errors: { ...DATA_ERRORS, 400: ['invalid_request', 'invalid_json'], 403: ['forbidden'], 415: ['unsupported_media_type'] },
   },
   {
     method: 'get',
@@ -405,7 +533,8 @@ const TEMPLATES = [...new Set(ROUTES.map((route) => route.path))]
 function expressPath(template: string, mount: string): string | RegExp {
   if (!template.startsWith(`${mount}/`)) throw new Error(`route ${template} is not below the router's mount point ${mount}`);
   const below = template.slice(mount.length);
-  return below.includes('{key}') ? templatePattern(below) : below.replace(/\{(\w+)\}/g, ':$1');
+  // A literal ':' (the `:verb` routes) is escaped, so that it is not read as a parameter.
+  return below.includes('{key}') ? templatePattern(below) : below.replace(/:/g, '\\:').replace(/\{(\w+)\}/g, ':$1');
 }
 
 /** Registers the handlers of one documented operation, by its operationId, at the method and path the table gives it. */

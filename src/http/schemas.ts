@@ -15,6 +15,20 @@ function limitProperties<T>(schema: T): Record<keyof Limits, T> {
 /** Builds the schemas; some bounds come from the configuration. */
 export function requestSchemas(config: Pick<Config, 'maxTtlSeconds' | 'maxKeyBytes'>) {
   const version = { type: 'string', minLength: 1, maxLength: 64 } as const;
+  const ttlSeconds = { type: 'integer', minimum: 1, maximum: config.maxTtlSeconds } as const;
+  /** A key in a body: its bytes and characters are checked like a key in a path (invalid_key). */
+  const key = { type: 'string', description: `1 to ${config.maxKeyBytes} bytes of UTF-8, no control characters.` } as const;
+  const amount = {
+    type: 'integer',
+    minimum: -Number.MAX_SAFE_INTEGER,
+    maximum: Number.MAX_SAFE_INTEGER,
+    description: 'An integer within ±(2^53 − 1).',
+  } as const;
+  const forbiddenFor = (op: string, fields: string[]) =>
+    ({
+      if: { properties: { op: { const: op } } },
+      then: { type: 'object', properties: Object.fromEntries(fields.map((field) => [field, false])) },
+    }) as const;
   return {
     putItemBody: {
       type: 'object',
@@ -22,7 +36,7 @@ export function requestSchemas(config: Pick<Config, 'maxTtlSeconds' | 'maxKeyByt
       required: ['value'],
       properties: {
         value: { description: 'Any JSON value, null included.' },
-        ttlSeconds: { type: 'integer', minimum: 1, maximum: config.maxTtlSeconds },
+        ttlSeconds,
         ifNotExists: { type: 'boolean' },
         ifVersion: version,
         keepTtl: { type: 'boolean' },
@@ -35,6 +49,85 @@ export function requestSchemas(config: Pick<Config, 'maxTtlSeconds' | 'maxKeyByt
         prefix: { type: 'string', maxLength: config.maxKeyBytes },
         limit: { type: 'integer', minimum: 1, maximum: 1000 },
         cursor: { type: 'string', minLength: 1, maxLength: 2 * config.maxKeyBytes },
+        values: { type: 'boolean', description: 'Each item carries its `value`; a page also stops at 4 MiB of values.' },
+      },
+    },
+    commitBody: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['ops'],
+      properties: {
+        checks: {
+          type: 'array',
+          maxItems: 100,
+          description: 'Each holds when the key is at `version` (`null`: when the key does not exist).',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['key', 'version'],
+            properties: { key, version: { anyOf: [version, { type: 'null' }] } },
+          },
+        },
+        ops: {
+          type: 'array',
+          minItems: 1,
+          maxItems: 100,
+          description: 'Applied in order, all or none; a key at most once.',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['op', 'key'],
+            properties: {
+              op: { enum: ['set', 'delete', 'increment'] },
+              key,
+              value: { description: 'set: any JSON value, null included.' },
+              ttlSeconds: { ...ttlSeconds, description: 'set, increment: the TTL (increment without it keeps the TTL).' },
+              keepTtl: { type: 'boolean', description: 'set: keep the TTL of the value replaced.' },
+              by: { ...amount, description: 'increment: the amount, an integer within ±(2^53 − 1); default 1.' },
+            },
+            allOf: [
+              { if: { properties: { op: { const: 'set' } } }, then: { type: 'object', required: ['value'], properties: { value: true, by: false } } },
+              forbiddenFor('delete', ['value', 'ttlSeconds', 'keepTtl', 'by']),
+              forbiddenFor('increment', ['value', 'keepTtl']),
+            ],
+          },
+        },
+      },
+    },
+    incrementBody: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['key'],
+      properties: {
+        key,
+        by: { ...amount, description: 'The amount, an integer within ±(2^53 − 1); default 1.' },
+        ttlSeconds: { ...ttlSeconds, description: 'Sets the TTL; without it the key keeps the TTL it has.' },
+      },
+    },
+    batchGetBody: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['keys'],
+      properties: { keys: { type: 'array', minItems: 1, maxItems: 100, items: key } },
+    },
+    mergePatchBody: {
+      description: 'An RFC 7396 merge patch: members set to null are removed, objects merge, anything else replaces.',
+    },
+    importBody: {
+      type: 'string',
+      description:
+        'NDJSON: one `{"key", "value", "expiresAt"}` object per line (`expiresAt` optional, ISO-8601 or null), as the export writes them.',
+    },
+    exportQuery: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { prefix: { type: 'string', maxLength: config.maxKeyBytes } },
+    },
+    importQuery: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        mode: { enum: ['skip', 'overwrite'], description: '`skip` (default) leaves existing keys alone; `overwrite` replaces them.' },
       },
     },
     /** PUT and DELETE of an item take a condition in the query too, as an alternative to If-Match. */
@@ -107,6 +200,8 @@ function toDetail(location: Location, error: ErrorObject): ErrorDetail {
       return { path: [...path, error.params.missingProperty].join('.'), message: 'is required' };
     case 'contains':
       return { path: path.join('.'), message: 'must include "read"' };
+    case 'false schema':
+      return { path: path.join('.'), message: 'is not allowed here' };
     default:
       return { path: path.join('.'), message: error.message ?? 'is not valid' };
   }
@@ -123,7 +218,8 @@ export function createValidators(config: Pick<Config, 'maxTtlSeconds' | 'maxKeyB
     const check = (location: Location, data: unknown) => {
       if (!validate(data)) {
         // anyOf reports each branch; its own summary line adds nothing the branches do not say.
-        const errors = (validate.errors ?? []).filter((error) => error.keyword !== 'anyOf');
+        // Nor do if/then: the failure inside `then` is reported on its own.
+        const errors = (validate.errors ?? []).filter((error) => error.keyword !== 'anyOf' && error.keyword !== 'if');
         throw invalidRequest(errors.map((error) => toDetail(location, error)));
       }
     };

@@ -24,10 +24,9 @@ export function itemMetaView(item: ItemMeta) {
  * costs no copy of it at all.
  */
 export function itemEnvelope(item: Item): Buffer[] {
-  const head = `{"data":{"key":${JSON.stringify(item.key)},"value":`;
-  const tail =
-    `,"version":${JSON.stringify(item.version)},"expiresAt":${item.expiresAt === null ? 'null' : `"${iso(item.expiresAt)}"`},` +
-    `"createdAt":"${iso(item.createdAt)}","updatedAt":"${iso(item.updatedAt)}"}}`;
+  const [itemHead, itemTail] = itemJsonEnds(item);
+  const head = `{"data":${itemHead}`;
+  const tail = `${itemTail}}`;
   if (item.value.length > SPLIT_ENVELOPE_BYTES) return [Buffer.from(head), item.value, Buffer.from(tail)];
   const headBytes = Buffer.byteLength(head);
   const body = Buffer.allocUnsafe(headBytes + item.value.length + Buffer.byteLength(tail));
@@ -37,11 +36,27 @@ export function itemEnvelope(item: Item): Buffer[] {
   return [body];
 }
 
+/** The JSON text of an item before and after its value, which goes between them as stored. */
+export function itemJsonEnds(item: ItemMeta): [head: string, tail: string] {
+  return [
+    `{"key":${JSON.stringify(item.key)},"value":`,
+    `,"version":${JSON.stringify(item.version)},"expiresAt":${item.expiresAt === null ? 'null' : `"${iso(item.expiresAt)}"`},` +
+      `"createdAt":"${iso(item.createdAt)}","updatedAt":"${iso(item.updatedAt)}"}`,
+  ];
+}
+
 /** Values above this are written without being copied into the envelope. */
 const SPLIT_ENVELOPE_BYTES = 64 * 1024;
 
 export function listedItemView(item: ListedItem) {
   return { key: item.key, version: item.version, expiresAt: isoOrNull(item.expiresAt) };
+}
+
+/** A listed item with its value, as JSON text: the value goes in as stored, never parsed. */
+export function listedItemWithValueJson(item: ListedItem): string {
+  return `{"key":${JSON.stringify(item.key)},"version":${JSON.stringify(item.version)},"expiresAt":${
+    item.expiresAt === null ? 'null' : `"${iso(item.expiresAt)}"`
+  },"value":${item.value!.toString('utf8')}}`;
 }
 
 export function accountView(account: Account, defaults: Limits) {

@@ -95,8 +95,13 @@ export class SyncedRateLimitStore implements Store {
   }
 
   increment(key: string): IncrementResponse | Promise<IncrementResponse> {
+    return this.incrementBy(key, 1);
+  }
+
+  /** Counts `hits` at once (a request that costs several, e.g. a commit of several ops). */
+  incrementBy(key: string, hits: number): IncrementResponse | Promise<IncrementResponse> {
     const count = this.current(key);
-    count.pending += 1;
+    count.pending += hits;
     const seen = count.shared + count.sending + count.pending;
     if (count.limit === undefined || 2 * seen <= count.limit) {
       this.schedule();

@@ -61,8 +61,16 @@ describe('scanJson', () => {
     expect(text.slice(...members.get('ttlSeconds')!)).toBe('60');
   });
 
-  it('reports no members for a body that is not an object', () => {
-    expect(scanJson('[{"value":1}]', 64)).toEqual({ ok: true, members: null });
+  it('reports no members for a body that is not an object, and the spans of an array\'s elements', () => {
+    const text = '[{"value":1}, 12345678901234567890 ,"x"]';
+    const scan = scanJson(text, 64);
+    expect(scan).toEqual({ ok: true, members: null, elements: [[1, 12], [14, 34], [36, 39]] });
+    if (!scan.ok) throw new Error('not ok');
+    expect(scan.elements!.map(([start, end]) => text.slice(start, end))).toStrictEqual(['{"value":1}', '12345678901234567890', '"x"']);
+  });
+
+  it('reports no elements for an object', () => {
+    expect(scanJson('{"a":[1,2]}', 64)).toEqual({ ok: true, members: new Map([['a', [5, 10]]]), elements: null });
   });
 
   it('accepts exactly the depth limit and stops at the first level beyond it', () => {

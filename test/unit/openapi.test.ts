@@ -53,7 +53,7 @@ describe('the OpenAPI document', () => {
     const put = doc.paths['/kv/items/{key}'].put as { requestBody: { content: Record<string, { schema: unknown }> } };
     expect(put.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/putItemBody' });
     const list = doc.paths['/kv/items'].get as { parameters: { name: string; schema: unknown }[] };
-    expect(list.parameters.map((parameter) => parameter.name)).toEqual(['prefix', 'limit', 'cursor']);
+    expect(list.parameters.map((parameter) => parameter.name)).toEqual(['prefix', 'limit', 'cursor', 'values']);
     expect(list.parameters[1].schema).toEqual({ type: 'integer', minimum: 1, maximum: 1000 });
   });
 
