@@ -220,7 +220,7 @@ describe('deploy/nginx.conf', () => {
   });
 
   it('sends GET and HEAD to the read location and every other method to @writes, both to the same replicas', () => {
-    expect(locations.map((l) => l.args.join(' ')).sort()).toEqual(['/', '@writes']);
+    expect(locations.map((l) => l.args.join(' ')).sort()).toEqual(['/', '= /kv/export', '= /kv/import', '@writes']);
     const redirect = value(reads, 'error_page');
     expect(redirect.slice(-2)).toEqual(['=', '@writes']);
     const condition = only(reads, 'if');
@@ -229,9 +229,27 @@ describe('deploy/nginx.conf', () => {
     expect(value(writes, 'proxy_pass')).toEqual([proxyPass]);
   });
 
-  it('gives both locations the proxy headers of the server block', () => {
+  it('gives every location the proxy headers of the server block', () => {
     // A proxy_set_header in a location would drop every one it inherits.
-    for (const location of [reads, writes]) expect(findAll(location, 'proxy_set_header')).toEqual([]);
+    for (const location of [reads, writes, byPath('= /kv/export'), byPath('= /kv/import')]) {
+      expect(value(location, 'proxy_pass')).toEqual([proxyPass]);
+      expect(findAll(location, 'proxy_set_header')).toEqual([]);
+    }
+  });
+
+  it('streams an export unbuffered, with a read timeout between chunks and the retries of a read', () => {
+    const exportLocation = byPath('= /kv/export');
+    expect(value(exportLocation, 'proxy_buffering')).toEqual(['off']);
+    expect(timeSeconds(value(exportLocation, 'proxy_read_timeout')[0])).toBeGreaterThanOrEqual(30);
+    expect(effective(exportLocation, 'proxy_next_upstream')).toEqual(['error', 'timeout']);
+  });
+
+  it('streams an import body of any size to one replica, never re-sent, with minutes to answer', () => {
+    const importLocation = byPath('= /kv/import');
+    expect(value(importLocation, 'client_max_body_size')).toEqual(['0']);
+    expect(value(importLocation, 'proxy_request_buffering')).toEqual(['off']);
+    expect(value(importLocation, 'proxy_next_upstream')).toEqual(['off']);
+    expect(timeSeconds(value(importLocation, 'proxy_read_timeout')[0])).toBeGreaterThanOrEqual(300);
   });
 
   it('moves a read on to another replica on a connection error or a connect timeout', () => {
@@ -274,6 +292,8 @@ describe('deploy/nginx.conf', () => {
   it('accepts request bodies as large as KV does', () => {
     const { maxValueBytes } = loadConfig(composeApiEnv());
     expect(sizeBytes(value(server, 'client_max_body_size')[0])).toBeGreaterThanOrEqual(2 * maxValueBytes + 64 * 1024);
+    // A commit: its values may add up to 2 MiB as compact JSON, sent pretty-printed.
+    expect(sizeBytes(value(server, 'client_max_body_size')[0])).toBeGreaterThanOrEqual(4 * 1024 * 1024 + 256 * 1024);
   });
 
   it('sets connect, send and read timeouts', () => {

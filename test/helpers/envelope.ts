@@ -20,7 +20,7 @@ export function expectError(res: Response, status: number, code: string, extra: 
   expect(res.body.error).toMatchObject({ code, message: expect.any(String), ...extra });
   expect(res.body.error.message.length).toBeGreaterThan(0);
   expect(res.body.error).not.toHaveProperty('stack');
-  const known = ['code', 'message', 'details', 'omittedDetails', 'currentVersion', 'retryAfter', 'limit'];
+  const known = ['code', 'message', 'details', 'omittedDetails', 'currentVersion', 'failedChecks', 'retryAfter', 'limit'];
   for (const field of Object.keys(res.body.error)) expect(known).toContain(field);
   expect(res.text).not.toMatch(STACK_FRAME);
   for (const secret of secrets) expect(res.text).not.toContain(secret);

@@ -49,10 +49,10 @@ ${upstreams.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=2s;`)
   }
   server {
     listen 127.0.0.1:${port};
-    client_max_body_size 3m;
-    # Bodies and responses stay in memory: KV's are at most ~2 MiB, and nginx's workers could not
-    # write to a temp folder owned by the root that starts them here.
-    client_body_buffer_size 3m;
+    client_max_body_size 5m;
+    # Bodies and responses stay in memory: KV's are at most ~4.3 MiB (a commit), and nginx's
+    # workers could not write to a temp folder owned by the root that starts them here.
+    client_body_buffer_size 5m;
     proxy_buffering off;
     location / {
       proxy_pass http://kv;
