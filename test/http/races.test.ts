@@ -86,4 +86,117 @@ describeStore('concurrent requests', () => {
     expect(creates.filter((res) => res.status === 201)).toHaveLength(8);
     expect((await request(t.app).get('/kv/usage').set('Authorization', auth)).body.data.keys).toBe(10);
   });
+  describe('atomic operations', () => {
+    /** No limit a test of concurrency should meet. */
+    const UNLIMITED = { readsPerSecond: 1_000_000, writesPerSecond: 1_000_000 };
+
+    it('adds exactly 1,000 when 16 clients send 1,000 increments of 1', async () => {
+      const c = await t.newClient(UNLIMITED);
+      let next = 0;
+      const seen: number[] = [];
+      const client = async () => {
+        while (next < 1000) {
+          next++;
+          const res = await request(t.app).post('/kv/items:increment').set('Authorization', c.auth).send({ key: 'hits' });
+          expect([200, 201]).toContain(res.status);
+          seen.push(res.body.data.value);
+        }
+      };
+      await Promise.all(Array.from({ length: 16 }, client));
+
+      expect((await c.get('hits')).body.data.value).toBe(1000);
+      // Every increment saw its own result: 1 … 1000, each once.
+      expect([...seen].sort((a, b) => a - b)).toStrictEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
+    });
+
+    it('keeps the total of 10 balances constant and none negative while 16 clients commit version-checked transfers', async () => {
+      const c = await t.newClient(UNLIMITED);
+      const accounts = Array.from({ length: 10 }, (_, i) => `balance/${i}`);
+      const TOTAL = 10 * 100;
+      await request(t.app)
+        .post('/kv/items:commit')
+        .set('Authorization', c.auth)
+        .send({ ops: accounts.map((key) => ({ op: 'set', key, value: 100 })) })
+        .expect(200);
+      const snapshot = async () => {
+        const res = await request(t.app).post('/kv/items:batchGet').set('Authorization', c.auth).send({ keys: accounts });
+        expect(res.status).toBe(200);
+        return res.body.data.items as { key: string; value: number; version: string }[];
+      };
+
+      let transfers = 0;
+      let conflicts = 0;
+      const totals: number[] = [];
+      const client = async (seed: number) => {
+        for (let done = 0, attempt = 0; done < 15; ) {
+          const from = (seed + done + attempt) % 10;
+          const to = (from + 1 + ((seed * 7 + done) % 9)) % 10;
+          const items = await snapshot();
+          // Every snapshot is consistent: it never sees half a transfer.
+          totals.push(items.reduce((sum, item) => sum + item.value, 0));
+          const amount = 1 + ((seed + done) % 30);
+          const source = items[from];
+          const target = items[to];
+          if (source.value < amount) {
+            done++;
+            continue;
+          }
+          const res = await request(t.app)
+            .post('/kv/items:commit')
+            .set('Authorization', c.auth)
+            .send({
+              checks: [
+                { key: source.key, version: source.version },
+                { key: target.key, version: target.version },
+              ],
+              ops: [
+                { op: 'set', key: source.key, value: source.value - amount },
+                { op: 'set', key: target.key, value: target.value + amount },
+              ],
+            });
+          if (res.status === 200) {
+            transfers++;
+            done++;
+            attempt = 0;
+          } else {
+            expect(res.status).toBe(412);
+            expect(res.body.error.failedChecks.length).toBeGreaterThan(0);
+            conflicts++;
+            await backoff(attempt++, { baseMs: 5 });
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: 16 }, (_, seed) => client(seed)));
+
+      const final = await snapshot();
+      expect(final.reduce((sum, item) => sum + item.value, 0)).toBe(TOTAL);
+      for (const item of final) expect(item.value).toBeGreaterThanOrEqual(0);
+      expect(new Set(totals)).toStrictEqual(new Set([TOTAL]));
+      expect(transfers).toBeGreaterThan(0);
+      // The point of the test: clients did collide, and every collision was refused whole.
+      expect(transfers + conflicts).toBeGreaterThan(transfers);
+    });
+
+    it('keeps every member when 20 clients merge-patch different members of one value at once', async () => {
+      const c = await t.newClient(UNLIMITED);
+      await c.putText('doc', '{"value":{"big":12345678901234567890}}').expect(201);
+      const responses = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          request(t.app)
+            .patch('/kv/items/doc')
+            .set('Authorization', c.auth)
+            .set('Content-Type', 'application/merge-patch+json')
+            .serialize((data) => data)
+            .send(`{"m${i}":{"n":${i}}}`),
+        ),
+      );
+      for (const res of responses) expect(res.status).toBe(200);
+      expect(new Set(responses.map((res) => res.body.data.version)).size).toBe(20);
+
+      const final = await c.get('doc');
+      expect(Object.keys(final.body.data.value).sort()).toStrictEqual(['big', ...Array.from({ length: 20 }, (_, i) => `m${i}`)].sort());
+      for (let i = 0; i < 20; i++) expect(final.body.data.value[`m${i}`]).toStrictEqual({ n: i });
+      expect(final.text).toContain('"big":12345678901234567890');
+    });
+  });
 });
