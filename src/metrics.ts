@@ -40,7 +40,7 @@ export class Metrics {
 
   readonly writeConflicts = new Counter({
     name: 'kv_write_conflicts_total',
-    help: 'Conditional writes refused, by operation and reason (exists: set-if-not-exists; version_mismatch: compare-and-swap).',
+    help: 'Conditional writes refused, by operation and reason (exists: set-if-not-exists; version_mismatch: compare-and-swap; checks_failed: a commit whose checks did not hold).',
     labelNames: ['operation', 'reason'] as const,
     registers: [this.registry],
   });

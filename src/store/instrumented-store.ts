@@ -1,7 +1,7 @@
 // A KvStore wrapper that times every operation and counts refused conditional writes.
 
 import type { Metrics } from '../metrics';
-import type { DeleteOutcome, KvStore, SetOutcome } from './types';
+import type { CommitOutcome, DeleteOutcome, KvStore, SetOutcome } from './types';
 
 type AsyncMethods<T> = { [K in keyof T]: T[K] extends (...args: never[]) => Promise<unknown> ? K : never }[keyof T];
 
@@ -35,7 +35,9 @@ export function instrumentStore(store: KvStore, metrics: Metrics): KvStore {
       try {
         const result = await original(...args);
         metrics.observeStore(store.kind, operation, 'ok', (performance.now() - started) / 1000);
-        if (operation === 'setItem' || operation === 'deleteItem') countConflict(metrics, operation, result as SetOutcome | DeleteOutcome);
+        if (operation === 'setItem' || operation === 'deleteItem' || operation === 'commit') {
+          countConflict(metrics, operation, result as SetOutcome | DeleteOutcome | CommitOutcome);
+        }
         return result;
       } catch (error) {
         metrics.observeStore(store.kind, operation, 'error', (performance.now() - started) / 1000);
@@ -46,8 +48,8 @@ export function instrumentStore(store: KvStore, metrics: Metrics): KvStore {
   return instrumented;
 }
 
-function countConflict(metrics: Metrics, operation: string, outcome: SetOutcome | DeleteOutcome): void {
-  if (!outcome.ok && (outcome.reason === 'exists' || outcome.reason === 'version_mismatch')) {
+function countConflict(metrics: Metrics, operation: string, outcome: SetOutcome | DeleteOutcome | CommitOutcome): void {
+  if (!outcome.ok && (outcome.reason === 'exists' || outcome.reason === 'version_mismatch' || outcome.reason === 'checks_failed')) {
     metrics.writeConflicts.inc({ operation, reason: outcome.reason });
   }
 }

@@ -299,19 +299,16 @@ export class RedisStore implements KvStore {
     const itemKeys = listed.map(({ key }) => this.keys.item(accountId, key));
     const items: ListPage['items'] = [];
     if (request.values) {
-      // Headers and values in one MGET (one slot, one snapshot); the page stops at maxBytes of values.
-      const raws = await this.run(() => this.client.mgetBuffer(...itemKeys));
-      let bytes = 0;
-      for (let i = 0; i < listed.length; i++) {
-        const raw = raws[i];
-        if (raw === null) continue;
-        const item = parseItem(listed[i].key, raw);
-        if (items.length > 0 && bytes + item.value.length > request.values.maxBytes) {
-          return { items, nextAfter: items[items.length - 1].key };
-        }
-        bytes += item.value.length;
+      // Headers and values in one script call (one snapshot), which stops at the byte budget, so
+      // a page of large values never costs more than the budget (plus one value) to read.
+      const raws = await this.run(() => this.client.readItemsBuffer(itemKeys.length, ...itemKeys, request.values!.maxBytes));
+      for (let i = 0; i < raws.length; i++) {
+        if (raws[i].length === 0) continue;
+        const item = parseItem(listed[i].key, raws[i]);
         items.push({ key: item.key, version: item.version, expiresAt: item.expiresAt, value: item.value });
       }
+      // Stopped by the budget: the next page starts after the last key read.
+      if (raws.length < listed.length) return { items, nextAfter: listed[raws.length - 1].key };
       return { items, nextAfter };
     }
     // Versions live in the item headers, read in one script call. A key deleted or expired since

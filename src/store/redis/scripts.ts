@@ -31,6 +31,7 @@ export const SCRIPT_SIGNATURES = {
   countKeys: { keys: ['index', 'expiry'], args: ['sweep'] },
   listKeys: { keys: ['index', 'expiry'], args: ['start', 'stop', 'limit', 'sweep'] },
   readVersions: { keys: [], args: [], rest: { of: 'keys', name: 'item' } },
+  readItems: { keys: [], args: ['maxBytes'], rest: { of: 'keys', name: 'item' } },
   commit: {
     keys: ['index', 'expiry', 'versions'],
     args: ['maxKeys', 'sweep', 'checkCount', 'opCount'],
@@ -61,6 +62,7 @@ export const STORE_SCRIPTS = [
   'countKeys',
   'listKeys',
   'readVersions',
+  'readItems',
   'commit',
   'createAccount',
   'createApiKey',
@@ -81,6 +83,7 @@ interface ScriptReplies {
   countKeys: number;
   listKeys: string[];
   readVersions: string[];
+  readItems: string[];
   commit: (string | number)[];
   createAccount: number;
   createApiKey: number;
@@ -106,8 +109,13 @@ export type ScriptCommands = {
   [N in ScriptName]: (...args: CallArgs<(typeof SCRIPT_SIGNATURES)[N]>) => Promise<ScriptReplies[N]>;
 };
 
+/** ioredis also defines `<name>Buffer` for each script: the same call, bulk replies as Buffers. */
+type ScriptBufferCommands = {
+  readItemsBuffer: (...args: CallArgs<(typeof SCRIPT_SIGNATURES)['readItems']>) => Promise<Buffer[]>;
+};
+
 /** A connection on which the scripts are defined as commands. */
-export type ScriptedRedis = RedisClient & ScriptCommands;
+export type ScriptedRedis = RedisClient & ScriptCommands & ScriptBufferCommands;
 
 /** What ioredis's defineCommand (or its `scripts` option) takes for one script. */
 export interface ScriptDefinition {

@@ -366,20 +366,26 @@ export class SqliteStore implements KvStore {
     }
     const columns = request.values ? 'key, version, expires_at, CAST(value AS BLOB) AS value' : 'key, version, expires_at';
     const sql = `SELECT ${columns} FROM items WHERE ${conditions.join(' AND ')} ORDER BY key LIMIT ?`;
-    const rows = this.run(() => this.listStatement(sql).all(...params, request.limit + 1));
-    let more = rows.length > request.limit;
-    let page = more ? rows.slice(0, request.limit) : rows;
+    let page: ListRow[];
+    let more: boolean;
     if (request.values) {
-      // The page stops once its values reach maxBytes (one item at least).
-      let bytes = 0;
-      for (let i = 0; i < page.length; i++) {
-        bytes += page[i].value!.length;
-        if (i > 0 && bytes > request.values.maxBytes) {
-          page = page.slice(0, i);
-          more = true;
-          break;
+      // Row by row, stopping once the values reach maxBytes (one item at least): a page of large
+      // values never holds more than the budget (plus one value) in memory.
+      const maxBytes = request.values.maxBytes;
+      ({ page, more } = this.run(() => {
+        const taken: ListRow[] = [];
+        let bytes = 0;
+        for (const row of this.listStatement(sql).iterate(...params, request.limit + 1)) {
+          bytes += row.value!.length;
+          if (taken.length === request.limit || (taken.length > 0 && bytes > maxBytes)) return { page: taken, more: true };
+          taken.push(row);
         }
-      }
+        return { page: taken, more: false };
+      }));
+    } else {
+      const rows = this.run(() => this.listStatement(sql).all(...params, request.limit + 1));
+      more = rows.length > request.limit;
+      page = more ? rows.slice(0, request.limit) : rows;
     }
     const items = page.map((row) => {
       const item: ListPage['items'][number] = { key: row.key.toString('utf8'), version: String(row.version), expiresAt: row.expires_at };
