@@ -177,6 +177,48 @@ describeStore('concurrent requests', () => {
       expect(transfers + conflicts).toBeGreaterThan(transfers);
     });
 
+    it('exports every key that exists for the whole export exactly once while other keys are written and deleted', async () => {
+      const c = await t.newClient(UNLIMITED);
+      const stable = Array.from({ length: 2500 }, (_, i) => `k/${String(i).padStart(5, '0')}`);
+      for (let i = 0; i < stable.length; i += 100) {
+        const ops = stable.slice(i, i + 100).map((key) => ({ op: 'set', key, value: { i: key } }));
+        await request(t.app).post('/kv/items:commit').set('Authorization', c.auth).send({ ops }).expect(200);
+      }
+      // Writers create and delete keys between and around the stable ones while the export runs.
+      let exporting = true;
+      let churned = 0;
+      const writer = async (w: number) => {
+        for (let n = 0; exporting; n++) {
+          const key = `k/${String((n * 7 + w * 13) % 2600).padStart(5, '0')}~${w}`;
+          await request(t.app).put(`/kv/items/${encodeURIComponent(key)}`).set('Authorization', c.auth).send({ value: n }).expect(201);
+          await request(t.app).delete(`/kv/items/${encodeURIComponent(key)}`).set('Authorization', c.auth).expect(204);
+          churned++;
+        }
+      };
+      const writers = Array.from({ length: 4 }, (_, w) => writer(w));
+      const exported = await request(t.app)
+        .get('/kv/export')
+        .set('Authorization', c.auth)
+        .buffer(true)
+        .parse((res, callback) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => callback(null, text));
+        });
+      exporting = false;
+      await Promise.all(writers);
+
+      expect(exported.status).toBe(200);
+      const keys = (exported.body as string)
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line).key as string);
+      const exportedStable = keys.filter((key) => !key.includes('~'));
+      expect(exportedStable).toStrictEqual(stable);
+      expect(churned).toBeGreaterThan(0);
+    });
+
     it('keeps every member when 20 clients merge-patch different members of one value at once', async () => {
       const c = await t.newClient(UNLIMITED);
       await c.putText('doc', '{"value":{"big":12345678901234567890}}').expect(201);
