@@ -3,10 +3,12 @@
 // server sending 1 MiB, and etcd and webdis when on PATH. Same client for every target (wrk where
 // installed), interleaved rounds, medians with min–max; then Redis calls per request (MONITOR), GC
 // share and allocation per request (bench/probe.js), latency at a fixed rate, a JSON scanner
-// micro-benchmark and Redis memory per key. Checks issue 12's targets; writes
+// micro-benchmark and Redis memory per key; and export / import against list + GET and PUT per key
+// (bench/lib/transfer.js, a Node client). Checks issues 12 and 13's targets; writes
 // bench/results/<stamp>.{md,json,svg}.
 //
-// BENCH_DURATION (s per run, default 8), BENCH_ROUNDS (3), BENCH_CONNECTIONS (50), BENCH_MEMORY_KEYS.
+// BENCH_DURATION (s per run, default 8), BENCH_ROUNDS (3), BENCH_CONNECTIONS (50), BENCH_MEMORY_KEYS,
+// BENCH_EXPORT_KEYS (100000).
 
 'use strict';
 
@@ -18,6 +20,7 @@ const { throughputClient, runAutocannon } = require('./lib/load');
 const { onPath, startNode, startEtcd, startWebdis, stopAll } = require('./lib/processes');
 const { WORKLOADS, VALUE_250 } = require('./lib/workloads');
 const { jsonMicroBenchmark } = require('./lib/json-micro');
+const { exportImportComparison } = require('./lib/transfer');
 const { checkTargets, markdown, svgChart } = require('./lib/report');
 
 const ROOT = path.join(__dirname, '..');
@@ -25,10 +28,13 @@ const DURATION = Number(process.env.BENCH_DURATION || 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 50);
 const MEMORY_KEYS = Number(process.env.BENCH_MEMORY_KEYS || 100_000);
+const EXPORT_KEYS = Number(process.env.BENCH_EXPORT_KEYS || 100_000);
 // Requests per MONITOR pass; 1 MiB workloads take fewer, or the pass would outlast the timed runs.
 const MONITOR_REQUESTS = 400;
 const MONITOR_REQUESTS_BIG = 40;
 const API_KEY = 'kv_benchmark_key_0123456789abcdefghij';
+// The export / import comparison makes its fresh accounts through the admin API.
+const ADMIN_TOKEN = 'kv_benchmark_admin_0123456789abcdef';
 const PREFIX = `kvbench-${process.pid}`;
 // A database of the bench's own, so MONITOR counts only its traffic while tests share the server.
 const REDIS_DB = 15;
@@ -137,7 +143,7 @@ async function memoryPerKey(redis) {
 
 /** What to start: name, kind (which workload entry it takes) and how. */
 function targetDefs(dataDir) {
-  const kvEnv = { KV_BOOTSTRAP_API_KEY: API_KEY, KV_READS_PER_SECOND: '1000000', KV_WRITES_PER_SECOND: '1000000', LOG_LEVEL: 'warn' };
+  const kvEnv = { KV_BOOTSTRAP_API_KEY: API_KEY, KV_ADMIN_TOKEN: ADMIN_TOKEN, KV_READS_PER_SECOND: '1000000', KV_WRITES_PER_SECOND: '1000000', LOG_LEVEL: 'warn' };
   const main = path.join(ROOT, 'dist', 'main.js');
   const server = (name) => path.join(__dirname, 'servers', `${name}.js`);
   const probed = { execArgv: ['--require', path.join(__dirname, 'probe.js')], ipc: true };
@@ -161,14 +167,22 @@ async function main() {
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kv-bench-'));
   const client = throughputClient();
   const targets = [];
+  let stopping = false;
   // A signal skips the finally below: stop what was started (by PID) before exiting.
   const interrupted = (signal) => {
+    stopping = true;
     stopAll(targets).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
   try {
     for (const def of targetDefs(path.join(tmpDir, 'sqlite'))) targets.push(await startNode(def));
+    // A target that ends before stopAll is worth knowing about (its stderr is this process's).
+    for (const target of targets) {
+      target.child.once('exit', (code, signal) => {
+        if (!stopping) log(`${target.name} (pid ${target.child.pid}) exited early: code ${code}, signal ${signal}`);
+      });
+    }
     log('servers up');
     const etcd = onPath('etcd');
     if (etcd) targets.push(await startEtcd(etcd, tmpDir));
@@ -245,6 +259,23 @@ async function main() {
       fixedRate.push({ target: name, ...result });
     }
 
+    // Fresh accounts on each store; on Redis their keys are deleted afterwards (the store's layout:
+    // `<prefix>:{<account>}…`), on SQLite the data directory goes with the run's temporary directory.
+    const transfer = [];
+    for (const name of ['kv-redis', 'kv-sqlite']) {
+      const target = targets.find((t) => t.name === name);
+      log(`export and import, ${EXPORT_KEYS} keys: ${name}…`);
+      const cleanup = name === 'kv-redis' ? (accountId) => deleteKeys(redis, `${target.env.KV_REDIS_PREFIX}:{${accountId}}*`) : undefined;
+      try {
+        transfer.push(await exportImportComparison(target, { adminToken: ADMIN_TOKEN, keys: EXPORT_KEYS, concurrency: CONNECTIONS, log, cleanup }));
+      } catch (error) {
+        // Reported (the checks show n/a) rather than losing the whole run.
+        const state = target.child.exitCode !== null || target.child.signalCode !== null ? ` (the server had exited: code ${target.child.exitCode}, signal ${target.child.signalCode})` : '';
+        log(`export and import on ${name} failed: ${error.message}${state}`);
+        transfer.push({ target: name, keys: EXPORT_KEYS, error: `${error.message}${state}` });
+      }
+    }
+
     log('JSON micro-benchmark…');
     const json = jsonMicroBenchmark();
     log('Redis memory per key…');
@@ -262,11 +293,12 @@ async function main() {
       duration: DURATION,
       rounds: ROUNDS,
       monitorRequests: `${MONITOR_REQUESTS} (${MONITOR_REQUESTS_BIG} for 1 MiB)`,
+      exportKeys: EXPORT_KEYS,
       redisDb: REDIS_DB,
       loadAverage,
       seconds: Math.round((Date.now() - started) / 1000),
     };
-    const result = { meta, rows, fixedRate, probes, monitor, json, memory, peers };
+    const result = { meta, rows, fixedRate, probes, monitor, json, memory, peers, transfer };
     result.targets = checkTargets(result);
     const text = markdown(result);
     const stamp = meta.date.replace(/[:.]/g, '-');
@@ -279,6 +311,7 @@ async function main() {
   } finally {
     process.off('SIGINT', interrupted);
     process.off('SIGTERM', interrupted);
+    stopping = true;
     await stopAll(targets);
     await deleteKeys(redis, `${PREFIX}*`).catch(() => undefined);
     await redis.quit();

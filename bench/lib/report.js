@@ -1,4 +1,4 @@
-// The report: the issue-12 targets with ✓/✗, then every table, as markdown; and the SVG chart.
+// The report: the targets of issues 12 and 13 with ✓/✗, then every table, as markdown; and the SVG chart.
 
 'use strict';
 
@@ -8,8 +8,13 @@ const mark = (ok) => (ok === null ? 'n/a' : ok ? '✓' : '✗');
 
 const row = (rows, target, workload) => rows.find((r) => r.target === target && r.workload === workload);
 
-/** Issue 12's targets, each { target, measured, ok } (ok null when a figure is missing). */
-function checkTargets({ rows, fixedRate, json }) {
+/** The workloads issue 12 set its targets on (issue 13's routes came later). */
+const ISSUE_12_WORKLOADS = ['GET hit (250 B)', 'GET revalidate (304)', 'GET miss (404)', 'PUT replace', 'PUT create, TTL', 'CAS (If-Match)', 'list 100 keys', 'GET 1 MiB', 'PUT 1 MiB'];
+
+const MB = 1e6;
+
+/** Issues 12 and 13's targets, each { target, measured, ok } (ok null when a figure is missing). */
+function checkTargets({ rows, fixedRate, json, transfer = [] }) {
   const checks = [];
   const ratio = (target, workload, against, min, label) => {
     const r = row(rows, target, workload);
@@ -26,7 +31,7 @@ function checkTargets({ rows, fixedRate, json }) {
     ratio(store, 'list 100 keys', hello, 0.5, 'express-hello');
     ratio(store, 'GET 1 MiB', { target: 'node-1mib', workload: 'GET 1 MiB' }, 0.25, 'node-1mib');
   }
-  for (const r of rows.filter((x) => x.target === 'kv-sqlite')) {
+  for (const r of rows.filter((x) => x.target === 'kv-sqlite' && ISSUE_12_WORKLOADS.includes(x.workload))) {
     const redis = row(rows, 'kv-redis', r.workload);
     if (!redis) continue;
     const value = r.rps / redis.rps;
@@ -50,7 +55,69 @@ function checkTargets({ rows, fixedRate, json }) {
     const value = helloP99 ? f.p99 / helloP99 : null;
     checks.push({ target: `${f.target} p99 at 1,000 req/s ≤ 2× express-hello's`, measured: `${f.p99} ms vs ${helloP99} ms`, ok: value === null ? null : value <= 2 });
   }
+  // Issue 13: export and import against their one-request-per-key alternatives.
+  for (const store of ['kv-redis', 'kv-sqlite']) {
+    const found = transfer.find((x) => x.target === store);
+    const t = found && !found.error ? found : undefined;
+    const missing = found?.error ? 'failed (below)' : 'missing';
+    const whole = t && t.anomalies.length === 0;
+    const at = t ? ` (${t.keys} keys)` : '';
+    checks.push({
+      target: `${store} export ≥ 10× list + GET per key${at}`,
+      measured: t ? `${t.exportSpeedup.toFixed(1)}×${whole ? '' : ' (anomalies, below)'}` : missing,
+      ok: t ? whole && t.exportSpeedup >= 10 : null,
+    });
+    checks.push({
+      target: `${store} server RSS growth during export < 50 MB${at}`,
+      measured: t ? `${(t.rss.growth / MB).toFixed(1)} MB` : missing,
+      ok: t ? t.rss.growth < 50 * MB : null,
+    });
+    checks.push({
+      target: `${store} import ≥ 5× PUT per key${at}`,
+      measured: t ? `${t.importSpeedup.toFixed(1)}×${whole ? '' : ' (anomalies, below)'}` : missing,
+      ok: t ? whole && t.importSpeedup >= 5 : null,
+    });
+  }
   return checks;
+}
+
+/** The export / import section: figures per store, then what looked wrong, if anything. */
+function transferSection(transfer, table) {
+  if (!transfer?.length) return ['Not run.', ''];
+  const s = (n) => fmt(n, n < 10 ? 2 : 1);
+  const rate = (n, seconds) => fmt(n / seconds);
+  const failed = transfer.filter((t) => t.error);
+  const anomalies = [...failed.map((t) => `- ${t.target}: the comparison failed: ${t.error}`), ...transfer.filter((t) => !t.error).flatMap((t) => t.anomalies.map((a) => `- ${t.target}: ${a}`))];
+  const ran = transfer.filter((t) => !t.error);
+  if (!ran.length) return [...anomalies, ''];
+  return [
+    table(
+      ['store', 'seed s', '(a) export s (lines, MB)', '(b) list + GET s (pages)', '× (b / a)', '(c) RSS before → max, growth', '(d) import s (created, replaced, skipped, failed)', '(e) PUT per key s', '× (e / d)'],
+      ran.map((t) => [
+        t.target,
+        s(t.seedSeconds),
+        `${s(t.export.seconds)} (${t.export.lines}, ${fmt(t.export.bytes / MB, 1)}); ${rate(t.export.lines, t.export.seconds)} items/s`,
+        `${s(t.listGet.seconds)} (${t.listGet.pages}); ${rate(t.listGet.items, t.listGet.seconds)} items/s`,
+        `**${fmt(t.exportSpeedup, 1)}**`,
+        `${fmt(t.rss.before / MB, 1)} → ${fmt(t.rss.max / MB, 1)} MB, **+${fmt(t.rss.growth / MB, 1)} MB**`,
+        t.import.result
+          ? `${s(t.import.seconds)} (${t.import.result.created}, ${t.import.result.replaced}, ${t.import.result.skipped}, ${t.import.result.failed}); ${rate(t.keys, t.import.seconds)} items/s`
+          : `HTTP ${t.import.status}`,
+        `${s(t.putPerKey.seconds)} (${t.putPerKey.created} × 201); ${rate(t.putPerKey.requests, t.putPerKey.seconds)} items/s`,
+        `**${fmt(t.importSpeedup, 1)}**`,
+      ]),
+    ),
+    '',
+    `Each store gets three fresh accounts (POST /admin/accounts): one seeded with N keys of ~250 B (commits of 100 set ops, 4 in flight), ` +
+      `one for (d) and one for (e). The client is Node (node:http, a keep-alive agent of ${ran[0].concurrency} sockets), not wrk, in this process on the same cores. ` +
+      `(a) GET /kv/export of the seeded account, streamed, lines and bytes counted; (b) GET /kv/items?limit=1000 page by page, each page's keys fetched with one GET each, ` +
+      `${ran[0].concurrency} in flight (the next page is read meanwhile); (c) the server's VmRSS (/proc/<pid>/status) every ${ran[0].rss.everyMs} ms during (a), ` +
+      `max − the value just before (MB = 10⁶ bytes); (d) POST /kv/import?mode=overwrite of (a)'s NDJSON in one request; (e) one PUT per key of the same items, ` +
+      `${ran[0].concurrency} in flight, bodies built before the clock starts. Times are wall clock. ` +
+      `Key counts after (GET /kv/usage): ${ran.map((t) => `${t.target} seeded ${t.seeded}, imported ${t.import.keysAfter}, PUT ${t.putPerKey.keysAfter}`).join('; ')}.`,
+    '',
+    ...(anomalies.length ? ['Anomalies (failures, unexpected statuses or counts; at most 20 per store):', '', ...anomalies, ''] : ['No anomalies: every export line, GET, import line and PUT came back as expected.', '']),
+  ];
 }
 
 /** One line per row with unexpected responses: which kinds (e.g. status > 399 vs timeouts). */
@@ -62,7 +129,7 @@ function unexpectedBreakdown(rows) {
 }
 
 function markdown(result) {
-  const { meta, rows, fixedRate, probes, monitor, json, memory, peers, targets } = result;
+  const { meta, rows, fixedRate, probes, monitor, json, memory, peers, targets, transfer } = result;
   const table = (head, lines) => [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...lines.map((l) => `| ${l.join(' | ')} |`)].join('\n');
   const hello = row(rows, 'express-hello', 'hello').rps;
   const throughput = table(
@@ -79,7 +146,7 @@ function markdown(result) {
       `Throughput client: ${meta.client}, ${meta.connections} connections, ${meta.duration} s per run, ${meta.rounds} interleaved rounds; the run took ${meta.seconds} s. ` +
       `Load average at the start: ${meta.loadAverage}.`,
     '',
-    '## Targets (issue 12)',
+    '## Targets (issues 12 and 13)',
     '',
     table(['target', 'measured', ''], targets.map((t) => [t.target, t.measured, mark(t.ok)])),
     '',
@@ -94,6 +161,9 @@ function markdown(result) {
     ...unexpectedBreakdown(rows),
     `2 workers vs 1 (GET hit, Redis): ${fmt(row(rows, 'kv-redis-2w', 'GET hit (250 B)')?.rps / row(rows, 'kv-redis', 'GET hit (250 B)')?.rps, 2)}×`,
     '',
+    `## Export and import (${meta.exportKeys} keys)`,
+    '',
+    ...transferSection(transfer, table),
     '## GC and allocation per request',
     '',
     table(

@@ -38,6 +38,20 @@ const seededGet = (key, valueJson, extra) => async (ctx) => {
   return kvGet(key, extra)(ctx);
 };
 
+/** POSTs a JSON body to a KV route (seeding); throws unless the status is one of `ok`. */
+async function kvPost(url, apiKey, path, body, ok = [200, 201]) {
+  const res = await fetch(`${url}${path}`, { method: 'POST', headers: kvHeaders(apiKey), body });
+  const text = await res.text();
+  if (!ok.includes(res.status)) throw new Error(`seeding ${path}: HTTP ${res.status} ${text.slice(0, 300)}`);
+  return text;
+}
+
+/** The body of a commit setting each key to `valueJson` (no checks). */
+const commitBody = (keys, valueJson) => `{"ops":[${keys.map((key) => `{"op":"set","key":${JSON.stringify(key)},"value":${valueJson}}`).join(',')}]}`;
+
+/** Keys `${prefix}000` … for n keys. */
+const numberedKeys = (prefix, n) => Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(3, '0')}`);
+
 /**
  * Workload name → { kv, obvious, etcd, webdis }: async (ctx) → spec, where ctx is
  * { url, apiKey, redis, prefix }. A kind without an entry does not run that workload.
@@ -93,6 +107,45 @@ const WORKLOADS = {
       return { method: 'GET', path: '/kv/items?prefix=list%2F&limit=100', headers: kvHeaders(ctx.apiKey) };
     },
   },
+  // Issue 13's routes: KV only (the obvious service and the peers have no equivalent).
+  'increment': {
+    kv: async (ctx) => {
+      const body = '{"key":"bench/counter","by":1}';
+      await kvPost(ctx.url, ctx.apiKey, '/kv/items:increment', body); // the counter exists: every timed one is 200
+      return { method: 'POST', path: '/kv/items:increment', headers: kvHeaders(ctx.apiKey), body };
+    },
+  },
+  'commit 10 sets (250 B)': {
+    kv: async (ctx) => {
+      const body = commitBody(numberedKeys('commit/', 10), VALUE_250);
+      await kvPost(ctx.url, ctx.apiKey, '/kv/items:commit', body, [200]);
+      return { method: 'POST', path: '/kv/items:commit', headers: kvHeaders(ctx.apiKey), body };
+    },
+  },
+  'batchGet 100 keys (250 B)': {
+    kv: async (ctx) => {
+      const keys = numberedKeys('batch/', 100);
+      await kvPost(ctx.url, ctx.apiKey, '/kv/items:commit', commitBody(keys, VALUE_250), [200]);
+      return { method: 'POST', path: '/kv/items:batchGet', headers: kvHeaders(ctx.apiKey), body: JSON.stringify({ keys }) };
+    },
+  },
+  'list 100 with values (250 B)': {
+    kv: async (ctx) => {
+      await kvPost(ctx.url, ctx.apiKey, '/kv/items:commit', commitBody(numberedKeys('listv/', 100), VALUE_250), [200]);
+      return { method: 'GET', path: '/kv/items?prefix=listv%2F&limit=100&values=true', headers: kvHeaders(ctx.apiKey) };
+    },
+  },
+  'merge patch': {
+    kv: async (ctx) => {
+      await kvPut(ctx.url, ctx.apiKey, 'bench/patch', VALUE_250);
+      return {
+        method: 'PATCH',
+        path: '/kv/items/bench%2Fpatch',
+        headers: { ...kvHeaders(ctx.apiKey), 'Content-Type': 'application/merge-patch+json' },
+        body: '{"n":1}',
+      };
+    },
+  },
   'GET 1 MiB': {
     kv: seededGet('bench/big', BIG_VALUE, { big: true }),
     obvious: seededGet('bench/big', BIG_VALUE, { big: true }),
@@ -110,4 +163,4 @@ const WORKLOADS = {
   },
 };
 
-module.exports = { WORKLOADS, VALUE_250, kvHeaders };
+module.exports = { WORKLOADS, VALUE_250, kvHeaders, commitBody };
