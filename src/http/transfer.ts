@@ -1,6 +1,5 @@
 // Export and import: an account's items as NDJSON, streamed both ways so memory stays flat.
 
-import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import type { RequestHandler, Response, Router } from 'express';
@@ -54,7 +53,15 @@ function exportLine(key: string, value: Buffer, expiresAt: number | null): strin
 async function write(res: Response, chunk: string): Promise<boolean> {
   if (res.destroyed) return false;
   if (res.write(chunk)) return true;
-  await Promise.race([once(res, 'drain'), once(res, 'close')]);
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
   return !res.destroyed;
 }
 
