@@ -215,9 +215,8 @@ export function transferRoutes(router: Router, deps: TransferRoutesDeps): void {
       }
     };
     const apply = async (item: ParsedLine): Promise<LineResult> => {
-      let ttlMs: number | undefined;
       if (item.expiresAt !== null) {
-        ttlMs = item.expiresAt - Date.now();
+        const ttlMs = item.expiresAt - Date.now();
         if (ttlMs <= 0) return 'skipped';
         if (ttlMs > config.maxTtlSeconds * 1000) {
           return invalidRequest([{ path: 'expiresAt', message: `is more than ${config.maxTtlSeconds} s away, the TTL limit` }]);
@@ -225,7 +224,7 @@ export function transferRoutes(router: Router, deps: TransferRoutesDeps): void {
       }
       const outcome: SetOutcome = await store.setItem(accountId, item.key, {
         value: item.value,
-        ttlMs,
+        expiresAt: item.expiresAt ?? undefined,
         condition: overwrite ? { kind: 'none' } : { kind: 'absent' },
         maxKeys: limits.maxKeys,
       });

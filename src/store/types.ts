@@ -34,8 +34,11 @@ export interface SetRequest {
   value: string;
   /** Absent: no expiry, unless keepTtl keeps the remaining TTL of the value being replaced. */
   ttlSeconds?: number;
-  /** The TTL in ms instead of seconds (what remains of an imported expiresAt); not with ttlSeconds. */
-  ttlMs?: number;
+  /**
+   * The expiry as a time (epoch ms) instead of a TTL, kept to the millisecond (an imported
+   * expiresAt); not with ttlSeconds. A time already past writes a key that is expired at once.
+   */
+  expiresAt?: number;
   keepTtl?: boolean;
   condition: WriteCondition;
   /** The account's key quota; checked only when the write creates a key. */

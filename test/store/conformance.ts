@@ -379,6 +379,15 @@ export function describeStoreConformance(name: string, createStore: () => Promis
         expect((await getItem(accountId, 'year'))?.expiresAt).toBe(item.expiresAt);
       });
 
+      it('keeps an expiresAt given as a time to the millisecond', async () => {
+        const accountId = randomAccountId();
+        const expiresAt = Date.now() + 60_123;
+        const item = await put(accountId, 'imported', '1', { expiresAt });
+
+        expect(item.expiresAt).toBe(expiresAt);
+        expect((await getItem(accountId, 'imported'))?.expiresAt).toBe(expiresAt);
+      });
+
       it('removes the expiry when a replace has no ttlSeconds', async () => {
         const accountId = randomAccountId();
         await put(accountId, 'k', '1', { ttlSeconds: 60 });

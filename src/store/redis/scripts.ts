@@ -25,7 +25,7 @@ export interface ScriptSignature {
 export const SCRIPT_SIGNATURES = {
   setItem: {
     keys: ['item', 'index', 'expiry', 'versions'],
-    args: ['member', 'value', 'ttlMs', 'keepTtl', 'mode', 'expected', 'maxKeys', 'sweep'],
+    args: ['member', 'value', 'ttlMs', 'expiresAt', 'keepTtl', 'mode', 'expected', 'maxKeys', 'sweep'],
   },
   deleteItem: { keys: ['item', 'index', 'expiry'], args: ['member', 'expected', 'sweep'] },
   countKeys: { keys: ['index', 'expiry'], args: ['sweep'] },

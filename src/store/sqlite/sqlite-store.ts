@@ -317,7 +317,7 @@ export class SqliteStore implements KvStore {
 
       const version = s.nextVersion.get(accountId)!.last_version;
       let expiresAt: number | null = null;
-      if (request.ttlMs !== undefined) expiresAt = now + request.ttlMs;
+      if (request.expiresAt !== undefined) expiresAt = request.expiresAt;
       else if (request.ttlSeconds !== undefined) expiresAt = now + request.ttlSeconds * 1000;
       else if (request.keepTtl && current) expiresAt = current.expires_at;
       const createdAt = current ? current.created_at : now;

@@ -9,11 +9,12 @@
   ARGV[1] member    the key as the client named it
   ARGV[2] value     compact JSON text (never decoded here)
   ARGV[3] ttlMs     time to live in ms, or "" for none
-  ARGV[4] keepTtl   "1": keep the expiry of the value replaced
-  ARGV[5] mode      "none" | "absent" (SET NX) | "version" (compare-and-swap)
-  ARGV[6] expected  the version that must be current (mode "version")
-  ARGV[7] maxKeys   the account's key quota, checked when the write creates a key
-  ARGV[8] sweep     expired index entries to collect at most
+  ARGV[4] expiresAt the expiry as a time (epoch ms) instead of ttlMs, or ""
+  ARGV[5] keepTtl   "1": keep the expiry of the value replaced
+  ARGV[6] mode      "none" | "absent" (SET NX) | "version" (compare-and-swap)
+  ARGV[7] expected  the version that must be current (mode "version")
+  ARGV[8] maxKeys   the account's key quota, checked when the write creates a key
+  ARGV[9] sweep     expired index entries to collect at most
 
   Returns
     { "ok", created 1|0, version, createdAt, updatedAt, expiresAt|"" }
@@ -32,11 +33,12 @@ local versionsKey = KEYS[4]
 local member = ARGV[1]
 local value = ARGV[2]
 local ttlMs = ARGV[3]
-local keepTtl = ARGV[4] == '1'
-local mode = ARGV[5]
-local expected = ARGV[6]
-local maxKeys = tonumber(ARGV[7])
-local sweepLimit = tonumber(ARGV[8])
+local expiresAtArg = ARGV[4]
+local keepTtl = ARGV[5] == '1'
+local mode = ARGV[6]
+local expected = ARGV[7]
+local maxKeys = tonumber(ARGV[8])
+local sweepLimit = tonumber(ARGV[9])
 
 local now = nowMs()
 sweepExpired(indexKey, expiryKey, now, sweepLimit)
@@ -58,6 +60,8 @@ local updatedAt = string.format('%d', now)
 local expiresAt = ''
 if ttlMs ~= '' then
   expiresAt = string.format('%d', now + tonumber(ttlMs))
+elseif expiresAtArg ~= '' then
+  expiresAt = expiresAtArg
 elseif keepTtl and current then
   expiresAt = current.expiresAt
 end
