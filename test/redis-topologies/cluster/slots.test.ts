@@ -29,6 +29,13 @@ async function callEveryScript(store: RedisStore, accountId: string): Promise<vo
   await store.deleteItem(accountId, 'b', { kind: 'none' });
   await store.countKeys(accountId);
   await store.listItems(accountId, { prefix: '', limit: 100 });
+  await store.listItems(accountId, { prefix: '', limit: 100, values: { maxBytes: 1024 } });
+  await store.commit(accountId, {
+    checks: [{ key: 'a', version: null }, { key: 'c', version: null }],
+    ops: [{ op: 'set', key: 'c', value: '1' }, { op: 'increment', key: 'n', by: 1 }, { op: 'delete', key: 'a' }],
+    maxKeys: 1000,
+  });
+  await store.commit(accountId, { checks: [], ops: [{ op: 'set', key: 'c', value: '1' }, { op: 'increment', key: 'n', by: 1 }, { op: 'delete', key: 'a' }], maxKeys: 1000 });
   const adminAccount = { id: randomId('acc'), name: null, limitOverrides: {}, createdAt: Date.now() };
   const keyRecord = (id: string) => ({ id, accountId: adminAccount.id, name: null, scopes: ['read' as const], createdAt: Date.now(), hash: randomId('key') });
   await store.createAccount(adminAccount, keyRecord(randomId('key')));
