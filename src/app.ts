@@ -13,6 +13,7 @@ import { errorHandler, notFoundHandler, sendError } from './http/error-handler';
 import { atomicRoutes } from './http/atomic';
 import { itemRoutes } from './http/items';
 import { transferRoutes } from './http/transfer';
+import { WatchHub, watchRoutes } from './http/watch';
 import { accountRateLimit, authFailureLimit } from './http/rate-limits';
 import { parseQuery } from './http/query';
 import { bindRoutes } from './http/routes';
@@ -35,6 +36,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Which routes this app serves; defaults to 'all'. */
   surface?: Surface;
+  /** The open watch streams, which the process ends when it drains; defaults to a hub of the app's own. */
+  watchHub?: WatchHub;
 }
 
 /**
@@ -88,6 +91,8 @@ export function createApp(deps: AppDeps): express.Express {
     itemRoutes(app.router, dataDeps);
     atomicRoutes(app.router, dataDeps);
     transferRoutes(app.router, dataDeps);
+    const hub = deps.watchHub ?? new WatchHub({ store, logger, heartbeatMs: config.watchHeartbeatSeconds * 1000 });
+    watchRoutes(app.router, { ...dataDeps, hub });
     // Any other /kv path: authenticated like the data routes, then the no-route 404.
     app.use('/kv', limitAuthFailures, authenticator.authenticate);
   }

@@ -55,6 +55,12 @@ export interface Config {
   internalPort: number | undefined;
   /** Origins allowed to call the API from a browser (CORS): a list, '*' for any, empty for none. */
   corsOrigins: string[] | '*';
+  /** Log every change for watchers (and so serve GET /kv/watch); off saves the log's Redis work and memory. */
+  changeLog: boolean;
+  /** Open watch streams allowed per account, across all replicas. */
+  watchersPerAccount: number;
+  /** A comment line on every watch stream this often, so proxies keep it open. */
+  watchHeartbeatSeconds: number;
   /** The request line and headers must arrive within this (slowloris); 408 otherwise. */
   headersTimeoutMs: number;
   /** The whole request, body included, must arrive within this; 408 otherwise. */
@@ -185,6 +191,12 @@ const corsOrigins: Parser<string[] | '*'> = (raw) => {
   return origins;
 };
 
+const onOff: Parser<boolean> = (raw) => {
+  if (raw === 'on' || raw === 'true') return true;
+  if (raw === 'off' || raw === 'false') return false;
+  throw new Error('must be on or off');
+};
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const logLevel: Parser<string> = (raw) => {
   if (!LOG_LEVELS.includes(raw)) throw new Error(`must be one of ${LOG_LEVELS.join(', ')}`);
@@ -220,6 +232,9 @@ export const ENV_VARIABLES = [
   'KV_TRUST_PROXY',
   'KV_INTERNAL_PORT',
   'KV_CORS_ORIGINS',
+  'KV_CHANGE_LOG',
+  'KV_WATCHERS_PER_ACCOUNT',
+  'KV_WATCH_HEARTBEAT_SECONDS',
   'KV_HEADERS_TIMEOUT_MS',
   'KV_REQUEST_TIMEOUT_MS',
   'KV_KEEP_ALIVE_TIMEOUT_MS',
@@ -273,6 +288,9 @@ export function loadConfig(env: Env = process.env): Config {
     authFailuresPerMinute: read('KV_AUTH_FAILURES_PER_MINUTE', integer(1, 1_000_000), 60),
     internalPort: read('KV_INTERNAL_PORT', integer(0, 65535)),
     corsOrigins: read('KV_CORS_ORIGINS', corsOrigins, []),
+    changeLog: read('KV_CHANGE_LOG', onOff, true),
+    watchersPerAccount: read('KV_WATCHERS_PER_ACCOUNT', integer(1, 100_000), 100),
+    watchHeartbeatSeconds: read('KV_WATCH_HEARTBEAT_SECONDS', integer(1, 300), 15),
     headersTimeoutMs: read('KV_HEADERS_TIMEOUT_MS', integer(100, 600_000), 10_000),
     requestTimeoutMs: read('KV_REQUEST_TIMEOUT_MS', integer(100, 3_600_000), 30_000),
     keepAliveTimeoutMs: read('KV_KEEP_ALIVE_TIMEOUT_MS', integer(100, 3_600_000), 65_000),

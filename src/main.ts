@@ -9,6 +9,7 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { createLogger } from './log';
 import { createStore } from './store/create-store';
 import { Metrics } from './metrics';
+import { WatchHub } from './http/watch';
 import { createKvServer } from './server';
 
 /** How long in-flight requests get to finish after SIGTERM before connections are cut. */
@@ -91,23 +92,29 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
 
   let redisUp = false;
-  const setup = createStore(config.store, (state, error) => {
-    // Log transitions only: a down Redis emits an error on every reconnect attempt.
-    if (state === 'ready' && !redisUp) logger.info('redis connection ready');
-    if (state === 'down' && redisUp) logger.warn({ err: error }, 'redis connection lost; requests fail with 503 until it is back');
-    redisUp = state === 'ready';
-  });
+  const setup = createStore(
+    config.store,
+    (state, error) => {
+      // Log transitions only: a down Redis emits an error on every reconnect attempt.
+      if (state === 'ready' && !redisUp) logger.info('redis connection ready');
+      if (state === 'down' && redisUp) logger.warn({ err: error }, 'redis connection lost; requests fail with 503 until it is back');
+      redisUp = state === 'ready';
+    },
+    config.changeLog,
+  );
   const { store } = setup;
   logger.info(setup.describe, `using the ${setup.describe.store === 'sqlite' ? 'embedded SQLite' : 'Redis'} store`);
 
   let bootstrapped = false;
   let draining = false;
   const metrics = new Metrics({ keyCount: setup.keyCount });
+  const watchHub = new WatchHub({ store, logger, heartbeatMs: config.watchHeartbeatSeconds * 1000 });
   const appDeps = {
     config,
     store,
     logger,
     metrics,
+    watchHub,
     rateLimitStore: setup.rateLimitStore,
     isReady: () => bootstrapped && !draining,
   };
@@ -147,6 +154,8 @@ async function main(): Promise<void> {
     if (draining) return;
     draining = true;
     logger.info({ signal }, 'draining: no new connections, finishing requests in flight');
+    // Watch streams never finish on their own: they end now, and their clients resume elsewhere.
+    watchHub.close();
     const timer = setTimeout(() => {
       logger.warn('drain timeout: closing remaining connections');
       for (const { kvServer } of servers) kvServer.server.closeAllConnections();

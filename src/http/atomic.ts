@@ -13,7 +13,7 @@ import {
   valueTooLarge,
 } from '../errors';
 import { applyMergePatch } from '../merge-patch';
-import type { CommitOp, CommitOutcome, Item, KvStore } from '../store/types';
+import type { CommitOp, CommitOutcome, Item, KvStore, WriteCondition } from '../store/types';
 import { authContext, requireScope } from './auth';
 import { bodyFields, rawBody, readJsonBody, type JsonBody } from './body';
 import { deleteCondition, etag } from './conditions';
@@ -104,6 +104,8 @@ export function atomicRoutes(router: Router, deps: AtomicRoutesDeps): void {
   const maxCommitBodyBytes = 2 * MAX_COMMIT_VALUE_BYTES + 256 * 1024;
   const maxSmallBodyBytes = 256 * 1024;
   const maxPatchBodyBytes = 2 * config.maxValueBytes + 64 * 1024;
+  /** The last patch queued per account and key on this replica. */
+  const patching = new Map<string, Promise<void>>();
 
   route('commit', requireScope('write'), deps.limitWrites.middleware, rawBody(maxCommitBodyBytes), async (req, res) => {
     validators.noQuery('query', req.query);
@@ -199,8 +201,28 @@ export function atomicRoutes(router: Router, deps: AtomicRoutesDeps): void {
     const condition = deleteCondition((req.query as { ifVersion?: string }).ifVersion, req.headers);
     const { accountId, limits } = authContext(res);
 
-    // Read, merge, write at the version read; a concurrent write makes the write fail, and the
-    // merge is done again on what it wrote, so no write is lost and the patch applies once.
+    // Patches of one key on this replica take turns: they would only make each other retry.
+    const slot = `${accountId}\u0000${key}`;
+    const previous = patching.get(slot);
+    let done!: () => void;
+    const turn = new Promise<void>((resolve) => (done = resolve));
+    const queue = (previous ?? Promise.resolve()).then(() => turn);
+    patching.set(slot, queue);
+    try {
+      if (previous) await previous;
+      await patchOnce(res, key, patch, condition, accountId, limits.maxKeys);
+    } finally {
+      done();
+      if (patching.get(slot) === queue) patching.delete(slot);
+    }
+  });
+
+  /**
+   * Read, merge, write at the version read; a concurrent write (from another replica) makes the
+   * write fail, and the merge is done again on what it wrote, so no write is lost and the patch
+   * applies once.
+   */
+  async function patchOnce(res: Response, key: string, patch: string, condition: WriteCondition, accountId: string, maxKeys: number) {
     for (let attempt = 0; attempt < MAX_PATCH_ATTEMPTS; attempt++) {
       const item = await store.getItem(accountId, key);
       if (condition.kind === 'version' && item?.version !== condition.version) throw preconditionFailed(item?.version ?? null);
@@ -214,7 +236,7 @@ export function atomicRoutes(router: Router, deps: AtomicRoutesDeps): void {
         value,
         keepTtl: true,
         condition: { kind: 'version', version: item.version },
-        maxKeys: limits.maxKeys,
+        maxKeys,
       });
       if (outcome.ok) {
         res.setHeader('ETag', etag(outcome.item.version));
@@ -227,5 +249,5 @@ export function atomicRoutes(router: Router, deps: AtomicRoutesDeps): void {
     }
     res.setHeader('Retry-After', '1');
     throw new AppError('unavailable', 'The item kept changing while the patch was applied; nothing was written. Retry.', { retryAfter: 1 });
-  });
+  }
 }

@@ -206,6 +206,8 @@ function successResponse(response: SuccessResponse) {
         return { 'application/json': { schema: { type: 'object' } } };
       case 'ndjson':
         return { 'application/x-ndjson': { schema: { type: 'string' } } };
+      case 'eventStream':
+        return { 'text/event-stream': { schema: { type: 'string' } } };
       default:
         return { 'application/json': { schema: object({ data: ref(response.body) }) } };
     }

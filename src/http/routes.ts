@@ -38,7 +38,7 @@ export type HeaderName =
 export interface SuccessResponse {
   description: string;
   /** A `{"data": …}` envelope around this schema; the others are not JSON envelopes. */
-  body?: ResponseBodyName | 'metrics' | 'openapi' | 'html' | 'asset' | 'allow' | 'ndjson';
+  body?: ResponseBodyName | 'metrics' | 'openapi' | 'html' | 'asset' | 'allow' | 'ndjson' | 'eventStream';
   /** Headers always present on this response (X-Request-Id is on every response). */
   headers?: HeaderName[];
 }
@@ -280,6 +280,25 @@ export const ROUTES: readonly Route[] = [
     query: 'noQuery',
     responses: { 200: { description: 'The items.', body: 'ItemList', headers: RATE_LIMIT_HEADERS } },
     errors: { ...DATA_ERRORS, ...JSON_BODY_ERRORS, 400: ['invalid_request', 'invalid_json', 'invalid_key'] },
+  },
+  {
+    method: 'get',
+    path: '/kv/watch',
+    operationId: 'watchItems',
+    summary: 'Watch changes as Server-Sent Events',
+    description:
+      'A `text/event-stream` of every committed change of the keys under `prefix`, made through any replica, in commit order: ' +
+      '`event: set | delete | expire`, `id: <cursor>`, `data: {"key", "version", "expiresAt", "value"?}`. `Last-Event-ID` (or ' +
+      '`?since=`) resumes right after that event while it is kept (the account\'s last 10,000 changes, less than an hour old); ' +
+      'otherwise one `event: reset` and the stream goes on from now. An `expire` arrives within seconds of `expiresAt`. A ' +
+      'comment line every 15 s keeps proxies from closing the stream. At most `KV_WATCHERS_PER_ACCOUNT` open watches per ' +
+      'account (429 past it); a client that does not read is dropped. Counts as one read.',
+    tag: 'items',
+    auth: 'apiKey',
+    scope: 'read',
+    query: 'watchQuery',
+    responses: { 200: { description: 'The stream; it ends when the replica drains (resume with Last-Event-ID).', body: 'eventStream' } },
+    errors: { ...DATA_ERRORS, 404: ['not_found'], 429: ['rate_limited'] },
   },
   {
     method: 'get',

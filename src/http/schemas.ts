@@ -118,6 +118,20 @@ export function requestSchemas(config: Pick<Config, 'maxTtlSeconds' | 'maxKeyByt
       description:
         'NDJSON: one `{"key", "value", "expiresAt"}` object per line (`expiresAt` optional, ISO-8601 or null), as the export writes them.',
     },
+    watchQuery: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        prefix: { type: 'string', maxLength: config.maxKeyBytes },
+        values: { type: 'boolean', description: 'Each `set` event carries the value written, while it is still the current one.' },
+        since: {
+          type: 'string',
+          minLength: 1,
+          maxLength: 64,
+          description: 'Resume after this event id (as `Last-Event-ID` does; the header wins when both are sent).',
+        },
+      },
+    },
     exportQuery: {
       type: 'object',
       additionalProperties: false,

@@ -20,9 +20,13 @@ export interface StoreSetup {
   describe: Record<string, string>;
 }
 
-export function createStore(config: StoreConfig, onConnectionChange?: RedisStoreOptions['onConnectionChange']): StoreSetup {
+export function createStore(
+  config: StoreConfig,
+  onConnectionChange?: RedisStoreOptions['onConnectionChange'],
+  changeLog = true,
+): StoreSetup {
   if (config.kind === 'sqlite') {
-    const store = new SqliteStore({ dataDir: config.dataDir });
+    const store = new SqliteStore({ dataDir: config.dataDir, changeLog });
     return {
       store,
       rateLimitStore: inProcessRateLimitStores,
@@ -36,6 +40,7 @@ export function createStore(config: StoreConfig, onConnectionChange?: RedisStore
     prefix: config.prefix,
     commandTimeoutMs: config.commandTimeoutMs,
     onConnectionChange,
+    changeLog,
   });
   return {
     store,

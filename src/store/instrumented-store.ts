@@ -8,6 +8,7 @@ type AsyncMethods<T> = { [K in keyof T]: T[K] extends (...args: never[]) => Prom
 const TIMED: AsyncMethods<KvStore>[] = [
   'getItem',
   'setItem',
+  'setItems',
   'deleteItem',
   'listItems',
   'countKeys',

@@ -112,6 +112,26 @@ export interface CommitResult {
   value?: string;
 }
 
+export type ChangeKind = 'set' | 'delete' | 'expire';
+
+/** One committed change of an account, as its change log keeps it. */
+export interface Change {
+  /** Opaque; increases in commit order within the account. */
+  cursor: string;
+  kind: ChangeKind;
+  key: string;
+  /** set: the version written; delete and expire: the version removed ('' when unknown). */
+  version: string;
+  /** set: the new expiry; delete and expire: the expiry of what was removed. */
+  expiresAt: number | null;
+}
+
+/** The changes after a cursor, or `reset` when some of them are no longer kept. */
+export type ChangesPage = { reset: false; changes: Change[] } | { reset: true };
+
+/** How long and how many changes an account's log keeps: what a watch can resume within. */
+export const CHANGE_LOG_RETENTION = { changes: 10_000, ms: 3_600_000 } as const;
+
 /** The largest magnitude a counter may reach: JSON numbers beyond it lose digits in most parsers. */
 export const MAX_SAFE_COUNTER = Number.MAX_SAFE_INTEGER;
 
@@ -166,6 +186,11 @@ export interface KvStore {
 
   getItem(accountId: string, key: string): Promise<Item | null>;
   setItem(accountId: string, key: string, request: SetRequest): Promise<SetOutcome>;
+  /**
+   * Several independent writes, each with its own outcome, as if each ran alone in order (an
+   * import's batch of lines); not one atomic step — each write is.
+   */
+  setItems(accountId: string, writes: { key: string; request: SetRequest }[]): Promise<SetOutcome[]>;
   deleteItem(accountId: string, key: string, condition: WriteCondition): Promise<DeleteOutcome>;
   listItems(accountId: string, request: ListRequest): Promise<ListPage>;
   /** Live keys of the account; exact, expired keys excluded. */
@@ -177,6 +202,32 @@ export interface KvStore {
   commit(accountId: string, request: CommitRequest): Promise<CommitOutcome>;
   /** The items in request order (null where absent), read as one consistent snapshot. */
   getItems(accountId: string, keys: string[]): Promise<(Item | null)[]>;
+
+  /**
+   * The change log. Every change above (sets, deletes, commits, and expiries when they are
+   * collected) is logged in the same atomic step as the change itself, unless the store was made
+   * without a change log. `latestChange` is where a watch "from now" starts: the cursor of the
+   * account's last change, or one before any change.
+   */
+  latestChange(accountId: string): Promise<string>;
+  /**
+   * Up to `limit` changes after `cursor`, in commit order; `reset` when some of them are no longer
+   * kept (see CHANGE_LOG_RETENTION), or, when `resuming`, when the cursor is older than the retention.
+   */
+  readChanges(accountId: string, cursor: string, limit: number, resuming: boolean): Promise<ChangesPage>;
+  /** While an account is watched, about every second: collects its expired keys (logging each expiry) and keeps its log alive. */
+  keepWatched(accountId: string): Promise<void>;
+  /** Whether `text` has the form of this store's cursors (not whether it is still kept). */
+  isCursor(text: string): boolean;
+  /** Called, on every replica, when an account may have new changes. Returns an unsubscribe. */
+  onChanges(listener: (accountId: string) => void): () => void;
+  /**
+   * A slot among the account's `max` open watches, across replicas, held for `leaseMs` unless
+   * renewed; false when all are taken. Leases of a replica that stopped without releasing lapse.
+   */
+  acquireWatcher(accountId: string, watcherId: string, max: number, leaseMs: number): Promise<boolean>;
+  renewWatchers(accountId: string, watcherIds: string[], leaseMs: number): Promise<void>;
+  releaseWatcher(accountId: string, watcherId: string): Promise<void>;
 
   /** Creates the account with its first API key, atomically; false (and no change) if the id is taken. */
   createAccount(account: Account, firstKey: ApiKeyRecord): Promise<boolean>;

@@ -220,7 +220,7 @@ describe('deploy/nginx.conf', () => {
   });
 
   it('sends GET and HEAD to the read location and every other method to @writes, both to the same replicas', () => {
-    expect(locations.map((l) => l.args.join(' ')).sort()).toEqual(['/', '= /kv/export', '= /kv/import', '@writes']);
+    expect(locations.map((l) => l.args.join(' ')).sort()).toEqual(['/', '= /kv/export', '= /kv/import', '= /kv/watch', '@writes']);
     const redirect = value(reads, 'error_page');
     expect(redirect.slice(-2)).toEqual(['=', '@writes']);
     const condition = only(reads, 'if');
@@ -231,7 +231,7 @@ describe('deploy/nginx.conf', () => {
 
   it('gives every location the proxy headers of the server block', () => {
     // A proxy_set_header in a location would drop every one it inherits.
-    for (const location of [reads, writes, byPath('= /kv/export'), byPath('= /kv/import')]) {
+    for (const location of [reads, writes, byPath('= /kv/export'), byPath('= /kv/import'), byPath('= /kv/watch')]) {
       expect(value(location, 'proxy_pass')).toEqual([proxyPass]);
       expect(findAll(location, 'proxy_set_header')).toEqual([]);
     }
@@ -242,6 +242,14 @@ describe('deploy/nginx.conf', () => {
     expect(value(exportLocation, 'proxy_buffering')).toEqual(['off']);
     expect(timeSeconds(value(exportLocation, 'proxy_read_timeout')[0])).toBeGreaterThanOrEqual(30);
     expect(effective(exportLocation, 'proxy_next_upstream')).toEqual(['error', 'timeout']);
+  });
+
+  it('passes watch events on unbuffered, with a read timeout above the heartbeat', () => {
+    const watchLocation = byPath('= /kv/watch');
+    expect(value(watchLocation, 'proxy_buffering')).toEqual(['off']);
+    const heartbeat = loadConfig(composeApiEnv()).watchHeartbeatSeconds;
+    expect(timeSeconds(value(watchLocation, 'proxy_read_timeout')[0])).toBeGreaterThanOrEqual(2 * heartbeat);
+    expect(effective(watchLocation, 'proxy_next_upstream')).toEqual(['error', 'timeout']);
   });
 
   it('streams an import body of any size to one replica, never re-sent, with minutes to answer', () => {

@@ -101,7 +101,7 @@ describe('Lua scripts', () => {
 
   it('finds a header out of step with the table: an ARGV added to a script alone is caught', () => {
     const source = fs.readFileSync(path.join(SCRIPTS_DIR, 'countKeys.lua'), 'utf8');
-    const added = source.replace('  ARGV[1] sweep', '  ARGV[1] sweep\n  ARGV[2] extra     a new argument');
+    const added = source.replace('  ARGV[4] logging', '  ARGV[4] logging\n  ARGV[5] extra     a new argument');
     expect(added).not.toBe(source);
     expect(parseHeader(added).signature.args).not.toEqual(SCRIPT_SIGNATURES.countKeys.args);
     expect(() => parseHeader(source.replace('  ARGV[1] sweep', '  ARGV[1] sweep   ARGV[2] extra'))).toThrow(/one per line/);

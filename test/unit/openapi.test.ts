@@ -104,7 +104,11 @@ describe('the routes against the document', () => {
   it.each(ROUTES.map((route) => [route.method.toUpperCase(), route.path, route] as const))(
     'answers %s %s as a route, as documented',
     async (_method, _path, route) => {
-      const res = await send(route.method, route.path);
+      // A stream does not end: asked with a cursor it never sent, it answers at once (400) instead.
+      const res =
+        route.responses[200]?.body === 'eventStream'
+          ? await request(app).get(`${samplePath(route.path)}?since=not-a-cursor`).set('Authorization', credentials(route.path))
+          : await send(route.method, route.path);
       expect(res.body?.error?.message).not.toBe('No such route.');
       expect(check({ method: route.method.toUpperCase(), path: samplePath(route.path), status: res.status, headers: res.headers, text: res.text ?? '' })).toEqual([]);
     },

@@ -29,6 +29,16 @@ export class RedisKeys {
     return `${this.account_(accountId)}:ver`;
   }
 
+  /** Hash of the account's expiring keys' versions, for their expiry events. */
+  expiryVersions(accountId: string): string {
+    return `${this.account_(accountId)}:expv`;
+  }
+
+  /** The account's change log: a stream, one entry per change. */
+  changeLog(accountId: string): string {
+    return `${this.account_(accountId)}:log`;
+  }
+
   account(accountId: string): string {
     return `${this.prefix}:{admin}:account:${accountId}`;
   }
@@ -43,6 +53,16 @@ export class RedisKeys {
 
   accountApiKeys(accountId: string): string {
     return `${this.prefix}:{admin}:accountkeys:${accountId}`;
+  }
+
+  /** Zset of the account's open watches (leases), shared by the replicas for the per-account cap. */
+  watchers(accountId: string): string {
+    return `${this.account_(accountId)}:watchers`;
+  }
+
+  /** Pub/sub channel on which the item scripts wake watchers: the message is the account id. */
+  changesChannel(): string {
+    return `${this.prefix}:changes`;
   }
 
   /** Pub/sub channel on which replicas tell each other to drop cached keys and limits. */

@@ -6,6 +6,9 @@ import type {
   Account,
   ApiKeyInfo,
   ApiKeyRecord,
+  Change,
+  ChangeKind,
+  ChangesPage,
   CommitOutcome,
   CommitRequest,
   DeleteOutcome,
@@ -27,6 +30,11 @@ import { loadScripts, type ScriptedRedis } from './scripts';
 import { toStoreError } from './errors';
 import { parseItem } from './item-codec';
 
+/** The cursor before an account's first change. */
+const NO_CHANGE = '0-0';
+/** A change cursor: a stream entry id. */
+const CURSOR = /^\d{1,20}-\d{1,20}$/;
+
 /** Expired index entries collected per script call: bounded work, amortised over writes and reads. */
 const SWEEP_BATCH = 100;
 
@@ -41,6 +49,8 @@ export interface RedisStoreOptions {
    * Redis address(es) and the cause in its message, and holds no credential (ConnectionProblems).
    */
   onConnectionChange?: (state: 'ready' | 'down', error?: Error) => void;
+  /** Log every change for watchers (KV_CHANGE_LOG); default true. */
+  changeLog?: boolean;
 }
 
 export class RedisStore implements KvStore {
@@ -50,12 +60,18 @@ export class RedisStore implements KvStore {
   readonly client: ScriptedRedis;
   private readonly subscriber: RedisClient;
   private readonly invalidations = new EventEmitter();
+  /** 'changes' (accountId): an account's log may have new entries (from any replica). */
+  private readonly changes = new EventEmitter();
+  private readonly changeLog: boolean;
   private subscriberWasReady = false;
   private readonly problems: ConnectionProblems;
   private closing = false;
 
   constructor(options: RedisStoreOptions) {
     this.keys = new RedisKeys(options.prefix);
+    this.changeLog = options.changeLog ?? true;
+    // One listener per watched account on one replica is normal; thousands of accounts are too.
+    this.changes.setMaxListeners(0);
     // ioredis adds the `scripts` as methods but cannot type them; ScriptCommands does, from SCRIPT_SIGNATURES.
     this.client = connectRedis(options.connection, {
       commandTimeoutMs: options.commandTimeoutMs,
@@ -74,14 +90,19 @@ export class RedisStore implements KvStore {
       if (this.subscriberWasReady) this.invalidations.emit('invalidate', { kind: 'all' } satisfies Invalidation);
       this.subscriberWasReady = true;
     });
-    this.subscriber.on('message', (_channel: string, message: string) => {
+    this.subscriber.on('message', (channel: string, message: string) => {
+      if (channel === changesChannel) {
+        this.changes.emit('changes', message);
+        return;
+      }
       try {
         this.invalidations.emit('invalidate', JSON.parse(message) as Invalidation);
       } catch {
         this.invalidations.emit('invalidate', { kind: 'all' } satisfies Invalidation);
       }
     });
-    this.subscribed = this.subscriber.subscribe(this.keys.invalidationChannel()).then(() => undefined);
+    const changesChannel = this.keys.changesChannel();
+    this.subscribed = this.subscriber.subscribe(this.keys.invalidationChannel(), changesChannel).then(() => undefined);
     this.subscribed.catch(() => undefined);
     for (const connection of [this.client, this.subscriber]) {
       // A Cluster reconnects by its clusterRetryStrategy, which never gives up (connection.ts).
@@ -170,15 +191,18 @@ export class RedisStore implements KvStore {
     const members = [...positions.keys()];
     const reply = await this.run(() =>
       this.client.commit(
-        3 + members.length,
+        5 + members.length,
         this.keys.index(accountId),
         this.keys.expiry(accountId),
         this.keys.versions(accountId),
+        this.keys.expiryVersions(accountId),
+        this.keys.changeLog(accountId),
         ...members.map((key) => this.keys.item(accountId, key)),
         request.maxKeys,
         SWEEP_BATCH,
         request.checks.length,
         request.ops.length,
+        ...this.logArgs(accountId),
         ...members,
         ...checkArgs,
         ...opArgs,
@@ -228,6 +252,8 @@ export class RedisStore implements KvStore {
         this.keys.index(accountId),
         this.keys.expiry(accountId),
         this.keys.versions(accountId),
+        this.keys.expiryVersions(accountId),
+        this.keys.changeLog(accountId),
         key,
         request.value,
         request.ttlSeconds === undefined ? '' : request.ttlSeconds * 1000,
@@ -237,6 +263,7 @@ export class RedisStore implements KvStore {
         condition.kind === 'version' ? condition.version : '',
         request.maxKeys,
         SWEEP_BATCH,
+        ...this.logArgs(accountId),
       ),
     );
     switch (reply[0]) {
@@ -263,16 +290,21 @@ export class RedisStore implements KvStore {
     }
   }
 
+  async setItems(accountId: string, writes: { key: string; request: SetRequest }[]): Promise<SetOutcome[]> {
+    // Sent together on the one connection: one round trip for the batch, run in order.
+    return Promise.all(writes.map(({ key, request }) => this.setItem(accountId, key, request)));
+  }
+
   async deleteItem(accountId: string, key: string, condition: WriteCondition): Promise<DeleteOutcome> {
     if (condition.kind === 'absent') throw new Error('deleteItem: an "absent" condition cannot apply to a delete');
     const reply = await this.run(() =>
       this.client.deleteItem(
         this.keys.item(accountId, key),
-        this.keys.index(accountId),
-        this.keys.expiry(accountId),
+        ...this.sweepKeys(accountId),
         key,
         condition.kind === 'version' ? condition.version : '',
         SWEEP_BATCH,
+        ...this.logArgs(accountId),
       ),
     );
     switch (reply[0]) {
@@ -290,7 +322,7 @@ export class RedisStore implements KvStore {
   async listItems(accountId: string, request: ListRequest): Promise<ListPage> {
     const { start, stop } = lexRange(request.prefix, request.after);
     const reply = await this.run(() =>
-      this.client.listKeys(this.keys.index(accountId), this.keys.expiry(accountId), start, stop, request.limit, SWEEP_BATCH),
+      this.client.listKeys(...this.sweepKeys(accountId), start, stop, request.limit, SWEEP_BATCH, ...this.logArgs(accountId)),
     );
     const nextAfter = reply[0] === '' ? null : reply[0];
     const listed: { key: string; expiresAt: string }[] = [];
@@ -322,7 +354,69 @@ export class RedisStore implements KvStore {
   }
 
   async countKeys(accountId: string): Promise<number> {
-    return this.run(() => this.client.countKeys(this.keys.index(accountId), this.keys.expiry(accountId), SWEEP_BATCH));
+    return this.run(() => this.client.countKeys(...this.sweepKeys(accountId), SWEEP_BATCH, ...this.logArgs(accountId)));
+  }
+
+  async latestChange(accountId: string): Promise<string> {
+    const [last] = await this.run(() => this.client.xrevrange(this.keys.changeLog(accountId), '+', '-', 'COUNT', 1));
+    return last ? last[0] : NO_CHANGE;
+  }
+
+  async readChanges(accountId: string, after: string, limit: number, resuming: boolean): Promise<ChangesPage> {
+    const reply = await this.run(() => this.client.readChanges(this.keys.changeLog(accountId), after, limit, resuming ? '1' : '0'));
+    if (reply[0] === 'reset') return { reset: true };
+    const changes: Change[] = [];
+    for (let i = 1; i < reply.length; i += 5) {
+      changes.push({
+        cursor: reply[i],
+        kind: reply[i + 1] as ChangeKind,
+        key: reply[i + 2],
+        version: reply[i + 3],
+        expiresAt: reply[i + 4] === '' ? null : Number(reply[i + 4]),
+      });
+    }
+    return { reset: false, changes };
+  }
+
+  async keepWatched(accountId: string): Promise<void> {
+    await this.run(() => this.client.keepWatched(...this.sweepKeys(accountId), SWEEP_BATCH, ...this.logArgs(accountId)));
+  }
+
+  isCursor(text: string): boolean {
+    return CURSOR.test(text);
+  }
+
+  onChanges(listener: (accountId: string) => void): () => void {
+    this.changes.on('changes', listener);
+    return () => this.changes.off('changes', listener);
+  }
+
+  async acquireWatcher(accountId: string, watcherId: string, max: number, leaseMs: number): Promise<boolean> {
+    return (await this.run(() => this.client.acquireWatcher(this.keys.watchers(accountId), watcherId, max, leaseMs))) === 1;
+  }
+
+  async renewWatchers(accountId: string, watcherIds: string[], leaseMs: number): Promise<void> {
+    if (watcherIds.length === 0) return;
+    const key = this.keys.watchers(accountId);
+    // Redis's clock is not read here: a lease renewed on this replica's clock lapses a little early
+    // or late, by the clocks' difference, which the lease (several heartbeats long) absorbs.
+    const until = Date.now() + leaseMs;
+    await this.run(() => this.client.zadd(key, 'XX', ...watcherIds.flatMap((id) => [until, id])));
+    await this.run(() => this.client.pexpire(key, leaseMs));
+  }
+
+  async releaseWatcher(accountId: string, watcherId: string): Promise<void> {
+    await this.run(() => this.client.zrem(this.keys.watchers(accountId), watcherId));
+  }
+
+  /** The KEYS every script that collects expired keys takes, in this order. */
+  private sweepKeys(accountId: string): [string, string, string, string] {
+    return [this.keys.index(accountId), this.keys.expiry(accountId), this.keys.expiryVersions(accountId), this.keys.changeLog(accountId)];
+  }
+
+  /** The ARGV those scripts end with (changes.lua). */
+  private logArgs(accountId: string): [string, string, string] {
+    return [accountId, this.keys.changesChannel(), this.changeLog ? '1' : '0'];
   }
 
   async createAccount(account: Account, firstKey: ApiKeyRecord): Promise<boolean> {

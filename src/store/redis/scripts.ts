@@ -17,6 +17,9 @@ export interface ScriptSignature {
   readonly rest?: { readonly of: 'keys' | 'args'; readonly name: string };
 }
 
+/** The ARGV every script that changes items (or collects expired ones) ends with: see changes.lua. */
+const LOG_ARGS = ['accountId', 'channel', 'logging'] as const;
+
 /**
  * Every script under scripts/, by the ioredis command it becomes (named after its file). Its call
  * type (ScriptCommands) and its numberOfKeys are derived from here, so a KEYS or ARGV added to a
@@ -24,17 +27,20 @@ export interface ScriptSignature {
  */
 export const SCRIPT_SIGNATURES = {
   setItem: {
-    keys: ['item', 'index', 'expiry', 'versions'],
-    args: ['member', 'value', 'ttlMs', 'expiresAt', 'keepTtl', 'mode', 'expected', 'maxKeys', 'sweep'],
+    keys: ['item', 'index', 'expiry', 'versions', 'expiryVersions', 'log'],
+    args: ['member', 'value', 'ttlMs', 'expiresAt', 'keepTtl', 'mode', 'expected', 'maxKeys', 'sweep', ...LOG_ARGS],
   },
-  deleteItem: { keys: ['item', 'index', 'expiry'], args: ['member', 'expected', 'sweep'] },
-  countKeys: { keys: ['index', 'expiry'], args: ['sweep'] },
-  listKeys: { keys: ['index', 'expiry'], args: ['start', 'stop', 'limit', 'sweep'] },
+  deleteItem: { keys: ['item', 'index', 'expiry', 'expiryVersions', 'log'], args: ['member', 'expected', 'sweep', ...LOG_ARGS] },
+  countKeys: { keys: ['index', 'expiry', 'expiryVersions', 'log'], args: ['sweep', ...LOG_ARGS] },
+  keepWatched: { keys: ['index', 'expiry', 'expiryVersions', 'log'], args: ['sweep', ...LOG_ARGS] },
+  listKeys: { keys: ['index', 'expiry', 'expiryVersions', 'log'], args: ['start', 'stop', 'limit', 'sweep', ...LOG_ARGS] },
+  readChanges: { keys: ['log'], args: ['after', 'limit', 'resuming'] },
+  acquireWatcher: { keys: ['watchers'], args: ['watcher', 'max', 'leaseMs'] },
   readVersions: { keys: [], args: [], rest: { of: 'keys', name: 'item' } },
   readItems: { keys: [], args: ['maxBytes'], rest: { of: 'keys', name: 'item' } },
   commit: {
-    keys: ['index', 'expiry', 'versions'],
-    args: ['maxKeys', 'sweep', 'checkCount', 'opCount'],
+    keys: ['index', 'expiry', 'versions', 'expiryVersions', 'log'],
+    args: ['maxKeys', 'sweep', 'checkCount', 'opCount', ...LOG_ARGS],
     rest: { of: 'keys', name: 'item' },
   },
   createAccount: {
@@ -60,7 +66,10 @@ export const STORE_SCRIPTS = [
   'setItem',
   'deleteItem',
   'countKeys',
+  'keepWatched',
   'listKeys',
+  'readChanges',
+  'acquireWatcher',
   'readVersions',
   'readItems',
   'commit',
@@ -81,6 +90,9 @@ interface ScriptReplies {
   setItem: (string | number)[];
   deleteItem: (string | number)[];
   countKeys: number;
+  keepWatched: number;
+  readChanges: string[];
+  acquireWatcher: number;
   listKeys: string[];
   readVersions: string[];
   readItems: string[];

@@ -1,7 +1,7 @@
 // The embedded store's tables. Keys are BLOBs of UTF-8 so SQLite orders them byte by byte.
 
 /** Bumped when the tables change; a database from a newer KV is refused rather than misread. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS items (
@@ -24,6 +24,25 @@ CREATE TABLE IF NOT EXISTS item_accounts (
   account_id TEXT PRIMARY KEY,
   last_version INTEGER NOT NULL,
   row_count INTEGER NOT NULL
+);
+
+-- The change log (schema 2): one row per change, in commit order (seq), written in the same
+-- transaction as the change; trimmed per account to the last 10,000 changes and an hour.
+CREATE TABLE IF NOT EXISTS changes (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  key BLOB NOT NULL,
+  version INTEGER NOT NULL,
+  expires_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS changes_account ON changes (account_id, seq);
+CREATE INDEX IF NOT EXISTS changes_at ON changes (at);
+-- Per account, the last seq trimmed from its log: a watch resumes only after it.
+CREATE TABLE IF NOT EXISTS change_trims (
+  account_id TEXT PRIMARY KEY,
+  trimmed_upto INTEGER NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS accounts (

@@ -6,11 +6,14 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { LIMIT_NAMES, type LimitOverrides, type Limits, type LimitsPatch } from '../../limits';
 import { StoreUnavailableError } from '../../errors';
-import { MAX_SAFE_COUNTER } from '../types';
+import { CHANGE_LOG_RETENTION, MAX_SAFE_COUNTER } from '../types';
 import type {
   Account,
   ApiKeyInfo,
   ApiKeyRecord,
+  Change,
+  ChangeKind,
+  ChangesPage,
   CommitOutcome,
   CommitRequest,
   CommitResult,
@@ -60,6 +63,21 @@ interface ItemRow {
   expires_at: number | null;
 }
 
+interface ExpiredRow {
+  account_id: string;
+  key: Buffer;
+  version: number;
+  expires_at: number;
+}
+
+interface ChangeRow {
+  seq: number;
+  kind: ChangeKind;
+  key: Buffer;
+  version: number;
+  expires_at: number | null;
+}
+
 interface ListRow {
   key: Buffer;
   version: number;
@@ -90,7 +108,14 @@ export interface SqliteStoreOptions {
   dataDir: string;
   /** Delete expired rows in the background every second. Defaults to true. */
   backgroundSweep?: boolean;
+  /** Log every change for watchers (KV_CHANGE_LOG); default true. */
+  changeLog?: boolean;
 }
+
+/** A log is trimmed to CHANGE_LOG_RETENTION.changes after this many changes of its account. */
+const TRIM_EVERY = 100;
+/** Accounts whose changes since their last trim are counted; the map starts over past this many. */
+const TRIM_MEMORY = 10_000;
 
 const keyBytes = (key: string) => Buffer.from(key, 'utf8');
 
@@ -120,6 +145,15 @@ export class SqliteStore implements KvStore {
   private readonly sweptAt = new Map<string, number>();
   private readonly statements;
   private readonly listStatements = new Map<string, Database.Statement<unknown[], ListRow>>();
+  private readonly changeLog: boolean;
+  /** 'changes' (accountId), after the transaction that logged them has committed. */
+  private readonly changes = new EventEmitter();
+  /** Accounts that logged changes in the transaction running now. */
+  private readonly changedAccounts = new Set<string>();
+  /** Open watches per account (the cap). */
+  private readonly watchers = new Map<string, Set<string>>();
+  /** Changes logged per account since its log was last trimmed. */
+  private readonly sinceTrim = new Map<string, number>();
 
   constructor(options: SqliteStoreOptions) {
     fs.mkdirSync(options.dataDir, { recursive: true });
@@ -136,6 +170,8 @@ export class SqliteStore implements KvStore {
     this.db.exec(SCHEMA);
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     this.statements = this.prepare();
+    this.changeLog = options.changeLog ?? true;
+    this.changes.setMaxListeners(0);
     if (options.backgroundSweep !== false) {
       this.sweepTimer = setInterval(() => this.sweepAll(), BACKGROUND_SWEEP_MS);
       this.sweepTimer.unref();
@@ -168,13 +204,35 @@ export class SqliteStore implements KvStore {
       expiredCount: db.prepare<[string, number], { n: number }>(
         'SELECT count(*) AS n FROM items WHERE account_id = ? AND expires_at IS NOT NULL AND expires_at < ?',
       ),
-      sweepAccount: db.prepare<[string, number, number]>(
+      sweepAccount: db.prepare<[string, number, number], ExpiredRow>(
         `DELETE FROM items WHERE rowid IN (SELECT rowid FROM items
-           WHERE account_id = ? AND expires_at IS NOT NULL AND expires_at < ? LIMIT ?)`,
+           WHERE account_id = ? AND expires_at IS NOT NULL AND expires_at < ? LIMIT ?)
+         RETURNING account_id, key, version, expires_at`,
       ),
-      sweepAll: db.prepare<[number, number], { account_id: string; n: number }>(
+      sweepAll: db.prepare<[number, number], ExpiredRow>(
         `DELETE FROM items WHERE rowid IN (SELECT rowid FROM items
-           WHERE expires_at IS NOT NULL AND expires_at < ? LIMIT ?) RETURNING account_id, 1 AS n`,
+           WHERE expires_at IS NOT NULL AND expires_at < ? LIMIT ?) RETURNING account_id, key, version, expires_at`,
+      ),
+      logChange: db.prepare<[string, number, string, Buffer, number, number | null]>(
+        'INSERT INTO changes (account_id, at, kind, key, version, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      /** The seq of the change CHANGE_LOG_RETENTION.changes back: what a trim by count keeps from. */
+      changeAtDepth: db.prepare<[string, number], { seq: number }>(
+        'SELECT seq FROM changes WHERE account_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?',
+      ),
+      trimChanges: db.prepare<[string, number], { seq: number }>('DELETE FROM changes WHERE account_id = ? AND seq < ? RETURNING seq'),
+      trimOldChanges: db.prepare<[number, number], { account_id: string; seq: number }>(
+        'DELETE FROM changes WHERE rowid IN (SELECT rowid FROM changes WHERE at < ? LIMIT ?) RETURNING account_id, seq',
+      ),
+      setTrimmed: db.prepare<[string, number]>(
+        `INSERT INTO change_trims (account_id, trimmed_upto) VALUES (?, ?)
+         ON CONFLICT (account_id) DO UPDATE SET trimmed_upto = max(trimmed_upto, excluded.trimmed_upto)`,
+      ),
+      trimmedUpto: db.prepare<[string], { trimmed_upto: number }>('SELECT trimmed_upto FROM change_trims WHERE account_id = ?'),
+      latestChange: db.prepare<[string], { seq: number }>('SELECT seq FROM changes WHERE account_id = ? ORDER BY seq DESC LIMIT 1'),
+      changeAt: db.prepare<[string, number], { at: number }>('SELECT at FROM changes WHERE account_id = ? AND seq = ?'),
+      readChanges: db.prepare<[string, number, number], ChangeRow>(
+        'SELECT seq, kind, key, version, expires_at FROM changes WHERE account_id = ? AND seq > ? ORDER BY seq LIMIT ?',
       ),
       insertAccount: db.prepare(
         `INSERT INTO accounts (id, name, created_at, max_keys, reads_per_second, writes_per_second)
@@ -278,9 +336,11 @@ export class SqliteStore implements KvStore {
           if (row) {
             s.deleteItem.run(accountId, bytes);
             s.addRows.run(-1, accountId);
+            this.logChange(accountId, now, live ? 'delete' : 'expire', bytes, row.version, row.expires_at);
           }
           return { key: op.key, item: null, created: false };
         }
+        if (row && !live) this.logChange(accountId, now, 'expire', bytes, row.version, row.expires_at);
         const version = s.nextVersion.get(accountId)!.last_version;
         let expiresAt: number | null = null;
         if (op.ttlMs !== undefined) expiresAt = now + op.ttlMs;
@@ -288,6 +348,7 @@ export class SqliteStore implements KvStore {
         const createdAt = live ? row!.created_at : now;
         s.upsertItem.run({ accountId, key: bytes, value: values[index], version, createdAt, updatedAt: now, expiresAt });
         if (!row) s.addRows.run(1, accountId);
+        this.logChange(accountId, now, 'set', bytes, version, expiresAt);
         const item = { key: op.key, version: String(version), createdAt, updatedAt: now, expiresAt };
         return op.op === 'increment' ? { key: op.key, item, created: !live, value: values[index] } : { key: op.key, item, created: !live };
       });
@@ -297,36 +358,49 @@ export class SqliteStore implements KvStore {
   }
 
   async setItem(accountId: string, key: string, request: SetRequest): Promise<SetOutcome> {
-    const write = this.db.transaction((): SetOutcome => {
-      const s = this.statements;
-      const now = Date.now();
-      const bytes = keyBytes(key);
-      this.sweepAccountNow(accountId, now);
-      const row = s.itemHeader.get(accountId, bytes);
-      const current = row && isAlive(row.expires_at, now) ? row : undefined;
-      const { condition } = request;
-      if (condition.kind === 'absent' && current) {
-        return { ok: false, reason: 'exists', currentVersion: String(current.version) };
-      }
-      if (condition.kind === 'version' && (!current || String(current.version) !== condition.version)) {
-        return { ok: false, reason: 'version_mismatch', currentVersion: current ? String(current.version) : null };
-      }
-      if (!current && this.liveCount(accountId, now) >= request.maxKeys) {
-        return { ok: false, reason: 'quota_exceeded', maxKeys: request.maxKeys };
-      }
-
-      const version = s.nextVersion.get(accountId)!.last_version;
-      let expiresAt: number | null = null;
-      if (request.expiresAt !== undefined) expiresAt = request.expiresAt;
-      else if (request.ttlSeconds !== undefined) expiresAt = now + request.ttlSeconds * 1000;
-      else if (request.keepTtl && current) expiresAt = current.expires_at;
-      const createdAt = current ? current.created_at : now;
-      s.upsertItem.run({ accountId, key: bytes, value: request.value, version, createdAt, updatedAt: now, expiresAt });
-      // An expired row that was still there was replaced in place: the row count stays.
-      if (!row) s.addRows.run(1, accountId);
-      return { ok: true, created: !current, item: { key, version: String(version), createdAt, updatedAt: now, expiresAt } };
-    });
+    const write = this.db.transaction(() => this.writeItem(accountId, key, request));
     return this.run(() => write.immediate());
+  }
+
+  async setItems(accountId: string, writes: { key: string; request: SetRequest }[]): Promise<SetOutcome[]> {
+    // One transaction for the batch (one commit instead of one per item); each write's outcome is
+    // its own, as if it ran alone, in order.
+    const writeAll = this.db.transaction(() => writes.map(({ key, request }) => this.writeItem(accountId, key, request)));
+    return this.run(() => writeAll.immediate());
+  }
+
+  /** One write with its condition, quota and bookkeeping; run inside a transaction. */
+  private writeItem(accountId: string, key: string, request: SetRequest): SetOutcome {
+    const s = this.statements;
+    const now = Date.now();
+    const bytes = keyBytes(key);
+    this.sweepAccountNow(accountId, now);
+    const row = s.itemHeader.get(accountId, bytes);
+    const current = row && isAlive(row.expires_at, now) ? row : undefined;
+    const { condition } = request;
+    if (condition.kind === 'absent' && current) {
+      return { ok: false, reason: 'exists', currentVersion: String(current.version) };
+    }
+    if (condition.kind === 'version' && (!current || String(current.version) !== condition.version)) {
+      return { ok: false, reason: 'version_mismatch', currentVersion: current ? String(current.version) : null };
+    }
+    if (!current && this.liveCount(accountId, now) >= request.maxKeys) {
+      return { ok: false, reason: 'quota_exceeded', maxKeys: request.maxKeys };
+    }
+
+    // A row there but expired: its expiry is logged before the write that replaces it.
+    if (row && !current) this.logChange(accountId, now, 'expire', bytes, row.version, row.expires_at);
+    const version = s.nextVersion.get(accountId)!.last_version;
+    let expiresAt: number | null = null;
+    if (request.expiresAt !== undefined) expiresAt = request.expiresAt;
+    else if (request.ttlSeconds !== undefined) expiresAt = now + request.ttlSeconds * 1000;
+    else if (request.keepTtl && current) expiresAt = current.expires_at;
+    const createdAt = current ? current.created_at : now;
+    s.upsertItem.run({ accountId, key: bytes, value: request.value, version, createdAt, updatedAt: now, expiresAt });
+    // An expired row that was still there was replaced in place: the row count stays.
+    if (!row) s.addRows.run(1, accountId);
+    this.logChange(accountId, now, 'set', bytes, version, expiresAt);
+    return { ok: true, created: !current, item: { key, version: String(version), createdAt, updatedAt: now, expiresAt } };
   }
 
   async deleteItem(accountId: string, key: string, condition: WriteCondition): Promise<DeleteOutcome> {
@@ -340,10 +414,11 @@ export class SqliteStore implements KvStore {
       if (condition.kind === 'version' && (!current || String(current.version) !== condition.version)) {
         return { ok: false, reason: 'version_mismatch', currentVersion: current ? String(current.version) : null };
       }
-      // An expired row still there is deleted too; for the client it was already gone.
+      // An expired row still there is deleted too (its expiry logged); for the client it was already gone.
       if (row) {
         s.deleteItem.run(accountId, bytes);
         s.addRows.run(-1, accountId);
+        this.logChange(accountId, now, current ? 'delete' : 'expire', bytes, row.version, row.expires_at);
       }
       return current ? { ok: true } : { ok: false, reason: 'not_found' };
     });
@@ -397,6 +472,67 @@ export class SqliteStore implements KvStore {
 
   async countKeys(accountId: string): Promise<number> {
     return this.run(() => this.liveCount(accountId, Date.now()));
+  }
+
+  async latestChange(accountId: string): Promise<string> {
+    const read = this.db.transaction(() =>
+      Math.max(this.statements.latestChange.get(accountId)?.seq ?? 0, this.statements.trimmedUpto.get(accountId)?.trimmed_upto ?? 0),
+    );
+    return String(this.run(() => read()));
+  }
+
+  async readChanges(accountId: string, cursor: string, limit: number, resuming: boolean): Promise<ChangesPage> {
+    const after = Number(cursor);
+    const read = this.db.transaction((): ChangesPage => {
+      const s = this.statements;
+      if ((s.trimmedUpto.get(accountId)?.trimmed_upto ?? 0) > after) return { reset: true };
+      if (resuming && after !== 0) {
+        const at = s.changeAt.get(accountId, after)?.at;
+        if (at === undefined || at < Date.now() - CHANGE_LOG_RETENTION.ms) return { reset: true };
+      }
+      const changes = s.readChanges.all(accountId, after, limit).map(
+        (row): Change => ({
+          cursor: String(row.seq),
+          kind: row.kind,
+          key: row.key.toString('utf8'),
+          version: String(row.version),
+          expiresAt: row.expires_at,
+        }),
+      );
+      return { reset: false, changes };
+    });
+    return this.run(() => read());
+  }
+
+  async keepWatched(accountId: string): Promise<void> {
+    const sweep = this.db.transaction(() => this.sweepAccount(accountId, Date.now(), SWEEP_BATCH));
+    this.run(() => sweep.immediate());
+  }
+
+  isCursor(text: string): boolean {
+    return /^\d{1,15}$/.test(text);
+  }
+
+  async acquireWatcher(accountId: string, watcherId: string, max: number): Promise<boolean> {
+    // One process: the open watches are all here.
+    let open = this.watchers.get(accountId);
+    if (!open) this.watchers.set(accountId, (open = new Set()));
+    if (open.size >= max) return false;
+    open.add(watcherId);
+    return true;
+  }
+
+  async renewWatchers(): Promise<void> {}
+
+  async releaseWatcher(accountId: string, watcherId: string): Promise<void> {
+    const open = this.watchers.get(accountId);
+    open?.delete(watcherId);
+    if (open?.size === 0) this.watchers.delete(accountId);
+  }
+
+  onChanges(listener: (accountId: string) => void): () => void {
+    this.changes.on('changes', listener);
+    return () => this.changes.off('changes', listener);
   }
 
   async createAccount(account: Account, firstKey: ApiKeyRecord): Promise<boolean> {
@@ -488,13 +624,25 @@ export class SqliteStore implements KvStore {
     const sweep = this.db.transaction((): number => {
       const removed = this.statements.sweepAll.all(now, BACKGROUND_SWEEP_BATCH);
       const perAccount = new Map<string, number>();
-      for (const { account_id } of removed) perAccount.set(account_id, (perAccount.get(account_id) ?? 0) + 1);
+      for (const row of removed) {
+        perAccount.set(row.account_id, (perAccount.get(row.account_id) ?? 0) + 1);
+        this.logChange(row.account_id, now, 'expire', row.key, row.version, row.expires_at);
+      }
       for (const [accountId, n] of perAccount) this.statements.addRows.run(-n, accountId);
+      // Changes past the retention, of every account, a batch at a time.
+      const trimmed = new Map<string, number>();
+      for (const { account_id, seq } of this.statements.trimOldChanges.all(now - CHANGE_LOG_RETENTION.ms, BACKGROUND_SWEEP_BATCH)) {
+        trimmed.set(account_id, Math.max(trimmed.get(account_id) ?? 0, seq));
+      }
+      for (const [accountId, seq] of trimmed) this.statements.setTrimmed.run(accountId, seq);
       return removed.length;
     });
     try {
-      return sweep.immediate();
+      const removed = sweep.immediate();
+      this.notifyChanged();
+      return removed;
     } catch {
+      this.changedAccounts.clear();
       // Busy or closed: the next pass, or the next write of that account, collects these rows.
       return 0;
     }
@@ -519,8 +667,36 @@ export class SqliteStore implements KvStore {
   }
 
   private sweepAccount(accountId: string, now: number, limit: number): void {
-    const { changes } = this.statements.sweepAccount.run(accountId, now, limit);
-    if (changes > 0) this.statements.addRows.run(-changes, accountId);
+    const removed = this.statements.sweepAccount.all(accountId, now, limit);
+    if (removed.length === 0) return;
+    this.statements.addRows.run(-removed.length, accountId);
+    for (const row of removed) this.logChange(accountId, now, 'expire', row.key, row.version, row.expires_at);
+  }
+
+  /** Logs one change in the running transaction; watchers are told once it has committed. */
+  private logChange(accountId: string, now: number, kind: ChangeKind, key: Buffer, version: number, expiresAt: number | null): void {
+    if (!this.changeLog) return;
+    this.statements.logChange.run(accountId, now, kind, key, version, expiresAt);
+    this.changedAccounts.add(accountId);
+    const count = (this.sinceTrim.get(accountId) ?? 0) + 1;
+    if (count < TRIM_EVERY) {
+      if (this.sinceTrim.size >= TRIM_MEMORY) this.sinceTrim.clear();
+      this.sinceTrim.set(accountId, count);
+      return;
+    }
+    this.sinceTrim.delete(accountId);
+    const oldestKept = this.statements.changeAtDepth.get(accountId, CHANGE_LOG_RETENTION.changes - 1);
+    if (!oldestKept) return;
+    const removed = this.statements.trimChanges.all(accountId, oldestKept.seq);
+    if (removed.length > 0) this.statements.setTrimmed.run(accountId, Math.max(...removed.map((row) => row.seq)));
+  }
+
+  /** After a commit: tells watchers of each account that logged changes. */
+  private notifyChanged(): void {
+    if (this.changedAccounts.size === 0) return;
+    const accounts = [...this.changedAccounts];
+    this.changedAccounts.clear();
+    for (const accountId of accounts) this.changes.emit('changes', accountId);
   }
 
   /** Rows of the account minus its expired rows not yet swept: exact the moment a key expires. */
@@ -542,8 +718,12 @@ export class SqliteStore implements KvStore {
 
   private run<T>(operation: () => T): T {
     try {
-      return operation();
+      const result = operation();
+      this.notifyChanged();
+      return result;
     } catch (error) {
+      // Rolled back: nothing it logged was committed.
+      this.changedAccounts.clear();
       const code = (error as { code?: unknown }).code;
       if (!this.db.open || (typeof code === 'string' && UNAVAILABLE_CODES.test(code))) throw new StoreUnavailableError(error);
       throw error;

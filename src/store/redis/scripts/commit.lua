@@ -2,15 +2,20 @@
   Checks versions, then applies set / delete / increment ops to items of one account, all or
   nothing: everything is validated (checks, quota, counters) before the first write.
 
-  KEYS[1] index     zset of the account's keys, every score 0
-  KEYS[2] expiry    zset of the account's expiring keys, score = expiresAt in ms
-  KEYS[3] versions  the account's version counter
-  KEYS[4...] item   the item strings the request names, each once
+  KEYS[1] index           zset of the account's keys, every score 0
+  KEYS[2] expiry          zset of the account's expiring keys, score = expiresAt in ms
+  KEYS[3] versions        the account's version counter
+  KEYS[4] expiryVersions  hash of the expiring keys' versions
+  KEYS[5] log             the account's change log (stream)
+  KEYS[6...] item         the item strings the request names, each once
 
   ARGV[1] maxKeys     the account's key quota: the net keys created must fit
   ARGV[2] sweep       expired index entries to collect at most
   ARGV[3] checkCount  how many checks follow the members
   ARGV[4] opCount     how many ops follow the checks
+  ARGV[5] accountId   the account, as the wake-up message for watchers
+  ARGV[6] channel     where watchers are woken (PUBLISH)
+  ARGV[7] logging     "1": log the changes (and any expiry collected)
 
   Then, after the fixed arguments: one member (the key as the client named it) per item key, in
   the same order; then per check: item position (1-based among the item keys) and the expected
@@ -24,6 +29,7 @@
     { "type_mismatch", op position (0-based) }
 ]]
 -- @include clock
+-- @include changes
 -- @include items
 
 local indexKey = KEYS[1]
@@ -34,15 +40,24 @@ local maxKeys = tonumber(ARGV[1])
 local sweepLimit = tonumber(ARGV[2])
 local checkCount = tonumber(ARGV[3])
 local opCount = tonumber(ARGV[4])
+local account = {
+  index = indexKey,
+  expiry = expiryKey,
+  expiryVersions = KEYS[4],
+  log = KEYS[5],
+  id = ARGV[5],
+  channel = ARGV[6],
+  logging = ARGV[7] == '1',
+}
 
-local FIXED_KEYS = 3
-local FIXED_ARGS = 4
+local FIXED_KEYS = 5
+local FIXED_ARGS = 7
 local itemCount = #KEYS - FIXED_KEYS
 -- 2^53 - 1: past it a JSON number loses digits in most parsers.
 local MAX_COUNTER = 9007199254740991
 
 local now = nowMs()
-sweepExpired(indexKey, expiryKey, now, sweepLimit)
+sweepExpired(account, now, sweepLimit)
 
 local members = {}
 local headers = {}
@@ -66,6 +81,7 @@ for c = 1, checkCount do
   end
 end
 if #failed > 1 then
+  finishLog(account, now)
   return failed
 end
 
@@ -91,12 +107,14 @@ for o = 1, opCount do
       if current then
         local text = string.match(redis.call('GET', KEYS[FIXED_KEYS + op.position]), '^%d+:%d+:%d+:%d*:(.*)$')
         if not text or not string.match(text, '^%-?%d+$') or #text > 17 then
+          finishLog(account, now)
           return { 'type_mismatch', o - 1 }
         end
         base = tonumber(text)
       end
       local result = base + tonumber(op.arg)
       if math.abs(base) > MAX_COUNTER or math.abs(result) > MAX_COUNTER then
+        finishLog(account, now)
         return { 'type_mismatch', o - 1 }
       end
       op.value = string.format('%d', result)
@@ -106,7 +124,8 @@ for o = 1, opCount do
   end
   ops[o] = op
 end
-if netCreated > 0 and liveCount(indexKey, expiryKey, now) + netCreated > maxKeys then
+if netCreated > 0 and liveCount(account, now) + netCreated > maxKeys then
+  finishLog(account, now)
   return { 'quota_exceeded' }
 end
 
@@ -122,9 +141,12 @@ for o = 1, opCount do
       redis.call('DEL', itemKey)
       redis.call('ZREM', indexKey, member)
       redis.call('ZREM', expiryKey, member)
+      redis.call('HDEL', account.expiryVersions, member)
+      logChange(account, 'delete', member, current.version, current.expiresAt)
     end
     for _, field in ipairs({ '', '', '', '', 0, '' }) do table.insert(reply, field) end
   else
+    if not current then observeExpiry(account, now, member) end
     local version = string.format('%d', redis.call('INCR', versionsKey))
     local createdAt = current and current.createdAt or updatedAt
     local expiresAt = ''
@@ -142,6 +164,8 @@ for o = 1, opCount do
       redis.call('ZREM', expiryKey, member)
     end
     redis.call('ZADD', indexKey, 0, member)
+    rememberExpiry(account, member, version, expiresAt)
+    logChange(account, 'set', member, version, expiresAt)
     table.insert(reply, version)
     table.insert(reply, createdAt)
     table.insert(reply, updatedAt)
@@ -150,4 +174,5 @@ for o = 1, opCount do
     table.insert(reply, op.kind == 'increment' and op.value or '')
   end
 end
+finishLog(account, now)
 return reply

@@ -1,10 +1,12 @@
 --[[
   Writes one item with its condition, quota check and bookkeeping, atomically.
 
-  KEYS[1] item      "<version>:<createdAt>:<updatedAt>:<expiresAt>:<json>", native PXAT expiry
-  KEYS[2] index     zset of the account's keys, every score 0 (byte order for listing)
-  KEYS[3] expiry    zset of the account's expiring keys, score = expiresAt in ms
-  KEYS[4] versions  the account's version counter (never reset, so versions are never reused)
+  KEYS[1] item            "<version>:<createdAt>:<updatedAt>:<expiresAt>:<json>", native PXAT expiry
+  KEYS[2] index           zset of the account's keys, every score 0 (byte order for listing)
+  KEYS[3] expiry          zset of the account's expiring keys, score = expiresAt in ms
+  KEYS[4] versions        the account's version counter (never reset, so versions are never reused)
+  KEYS[5] expiryVersions  hash of the expiring keys' versions, for their expiry events
+  KEYS[6] log             the account's change log (stream)
 
   ARGV[1] member    the key as the client named it
   ARGV[2] value     compact JSON text (never decoded here)
@@ -15,6 +17,9 @@
   ARGV[7] expected  the version that must be current (mode "version")
   ARGV[8] maxKeys   the account's key quota, checked when the write creates a key
   ARGV[9] sweep     expired index entries to collect at most
+  ARGV[10] accountId the account, as the wake-up message for watchers
+  ARGV[11] channel   where watchers are woken (PUBLISH)
+  ARGV[12] logging   "1": log the change (and any expiry collected)
 
   Returns
     { "ok", created 1|0, version, createdAt, updatedAt, expiresAt|"" }
@@ -23,6 +28,7 @@
     { "quota_exceeded" }                    the write would create a key beyond maxKeys
 ]]
 -- @include clock
+-- @include changes
 -- @include items
 
 local itemKey = KEYS[1]
@@ -39,19 +45,34 @@ local mode = ARGV[6]
 local expected = ARGV[7]
 local maxKeys = tonumber(ARGV[8])
 local sweepLimit = tonumber(ARGV[9])
+local account = {
+  index = indexKey,
+  expiry = expiryKey,
+  expiryVersions = KEYS[5],
+  log = KEYS[6],
+  id = ARGV[10],
+  channel = ARGV[11],
+  logging = ARGV[12] == '1',
+}
 
 local now = nowMs()
-sweepExpired(indexKey, expiryKey, now, sweepLimit)
+sweepExpired(account, now, sweepLimit)
 
 local current = readHeader(itemKey)
 if mode == 'absent' and current then
+  finishLog(account, now)
   return { 'exists', current.version }
 end
 if mode == 'version' and (not current or current.version ~= expected) then
+  finishLog(account, now)
   return { 'version_mismatch', current and current.version or '' }
 end
-if not current and liveCount(indexKey, expiryKey, now) >= maxKeys then
+if not current and liveCount(account, now) >= maxKeys then
+  finishLog(account, now)
   return { 'quota_exceeded' }
+end
+if not current then
+  observeExpiry(account, now, member)
 end
 
 local version = string.format('%d', redis.call('INCR', versionsKey))
@@ -88,5 +109,8 @@ if not written then
   return redis.error_reply('ERR setItem: SET NX refused a key the script saw absent')
 end
 redis.call('ZADD', indexKey, 0, member)
+rememberExpiry(account, member, version, expiresAt)
+logChange(account, 'set', member, version, expiresAt)
+finishLog(account, now)
 
 return { 'ok', current and 0 or 1, version, createdAt, updatedAt, expiresAt }
