@@ -25,8 +25,8 @@ export interface WatchStream {
   pending(): SseEvent[];
   /** Comment lines seen (heartbeats). */
   comments(): number;
-  /** Resolves when the server ends the stream. */
-  ended: Promise<void>;
+  /** Resolves when the stream ends: 'end' when the server ended it, 'error' when the connection broke (or close()). */
+  ended: Promise<'end' | 'error'>;
   close(): void;
 }
 
@@ -63,7 +63,7 @@ export async function openWatch(target: Target, auth: string, query = '', header
       next: () => Promise.reject(new Error(`the watch was refused: ${res.status} ${errorBody}`)),
       pending: () => [],
       comments: () => 0,
-      ended: Promise.resolve(),
+      ended: Promise.resolve('end'),
       close: () => undefined,
     };
   }
@@ -95,11 +95,11 @@ export async function openWatch(target: Target, auth: string, query = '', header
     else events.push(parsed);
   };
   const reader = res.body.getReader();
-  const ended = (async () => {
+  const ended = (async (): Promise<'end' | 'error'> => {
     try {
       for (;;) {
         const { done, value } = await reader.read();
-        if (done) return;
+        if (done) return 'end';
         buffer += decoder.decode(value, { stream: true });
         let end: number;
         while ((end = buffer.indexOf('\n\n')) !== -1) {
@@ -108,7 +108,8 @@ export async function openWatch(target: Target, auth: string, query = '', header
         }
       }
     } catch {
-      // Aborted by close().
+      // A broken connection, or aborted by close().
+      return 'error';
     }
   })();
 
