@@ -3,7 +3,8 @@
 
 import { randomPrefix } from './ids';
 import { startTwoReplicas, type ServiceReplicas } from './processes';
-import { connectionEnv, type RedisGroup } from './redis-groups';
+import { createAccount, type TestAccount } from './client';
+import { clusterPrimaryOf, connectionEnv, type RedisGroup } from './redis-groups';
 import { backoff } from './retry';
 import { sleep, waitFor } from './wait';
 
@@ -346,4 +347,20 @@ export function checkWatchReport(what: string, report: WatchFailoverReport): voi
   const missing = report.kept.filter((key) => report.delivered.get(key) !== report.acked.get(key));
   if (report.resets === 0) expect(missing).toEqual([]);
   else expect(missing.length).toBeLessThanOrEqual(report.writesBeforeReset);
+}
+
+const keySlot = require('cluster-key-slot') as (key: string | Buffer) => number;
+
+/**
+ * A new account (through `url`) whose slot lives on a Cluster primary other than the one holding
+ * the admin records: killing that primary then fails the account's items, not authentication.
+ */
+export async function accountOffAdminPrimary(group: RedisGroup, url: string): Promise<TestAccount & { primary: number }> {
+  const adminPrimary = await clusterPrimaryOf(group, keySlot('{admin}'));
+  for (let i = 0; i < 50; i++) {
+    const account = await createAccount(url);
+    const primary = await clusterPrimaryOf(group, keySlot(`{${account.accountId}}`));
+    if (primary !== adminPrimary) return { ...account, primary };
+  }
+  throw new Error('no account on a primary other than the admin records\' after 50 tries');
 }

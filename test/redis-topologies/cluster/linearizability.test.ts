@@ -12,9 +12,8 @@
 // key, no write is applied twice, no value comes from nowhere, a 503 (unknown) write takes effect
 // once or never, and nothing older than that window comes back.
 
-import { startReplicasOn } from '../../helpers/failover';
+import { accountOffAdminPrimary, startReplicasOn } from '../../helpers/failover';
 import { expectLinearizableAcrossKill } from '../../helpers/history-recorder';
-import { createAccount } from '../../helpers/client';
 import type { ServiceReplicas } from '../../helpers/processes';
 import { describeRedis } from '../../helpers/redis';
 import { clusterPrimaryOf, hasRedisBinaries, randomPassword, startRedisCluster, type RedisGroup } from '../../helpers/redis-groups';
@@ -42,16 +41,9 @@ describeCluster('linearizability on a Cluster while a primary is killed', () => 
   it('answers as one register per key would, apart from writes the failover may discard', async () => {
     // An account on a primary that does not hold the admin records (killing that one would fail
     // authentication too, which says nothing about the items).
-    const adminPrimary = await clusterPrimaryOf(group, keySlot('{admin}'));
-    let victim: { apiKey: string; primary: number; accountId: string } | undefined;
-    for (let i = 0; i < 50 && !victim; i++) {
-      const account = await createAccount(replicas.urls[0]);
-      const primary = await clusterPrimaryOf(group, keySlot(`{${account.accountId}}`));
-      if (primary !== adminPrimary) victim = { ...account, primary };
-    }
-    if (!victim) throw new Error('no account on a non-admin primary after 50 tries');
+    const victim = await accountOffAdminPrimary(group, replicas.urls[0]);
 
-    await expectLinearizableAcrossKill('cluster primary SIGKILL', replicas.urls, victim.apiKey, () => group.kill(victim!.primary));
+    await expectLinearizableAcrossKill('cluster primary SIGKILL', replicas.urls, victim.apiKey, () => group.kill(victim.primary));
     expect(await clusterPrimaryOf(group, keySlot(`{${victim.accountId}}`))).not.toBe(victim.primary);
   });
 });

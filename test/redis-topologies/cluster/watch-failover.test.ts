@@ -2,13 +2,10 @@
 // while a client writes through one API replica and watches through the other; the stream stays
 // open and delivers every change that Redis kept, or says reset.
 
-import { checkWatchReport, startReplicasOn, watchThroughFailover } from '../../helpers/failover';
-import { clusterPrimaryOf, hasRedisBinaries, randomPassword, startRedisCluster, type RedisGroup } from '../../helpers/redis-groups';
-import { createAccount } from '../../helpers/client';
+import { accountOffAdminPrimary, checkWatchReport, startReplicasOn, watchThroughFailover } from '../../helpers/failover';
+import { hasRedisBinaries, randomPassword, startRedisCluster, type RedisGroup } from '../../helpers/redis-groups';
 import type { ServiceReplicas } from '../../helpers/processes';
 import { describeRedis } from '../../helpers/redis';
-
-const keySlot = require('cluster-key-slot') as (key: string | Buffer) => number;
 
 jest.setTimeout(90_000);
 
@@ -29,22 +26,14 @@ describeCluster('watch through a Cluster failover', () => {
   });
 
   it('keeps the stream open and delivers every change Redis kept after the account\'s primary is killed', async () => {
-    const adminPrimary = await clusterPrimaryOf(group, keySlot('{admin}'));
-    // An account whose slot is on a primary other than the admin records' (they must stay up).
-    let account: { accountId: string; apiKey: string; primary: number } | undefined;
-    for (let i = 0; i < 50 && !account; i++) {
-      const created = await createAccount(replicas.urls[0]);
-      const primary = await clusterPrimaryOf(group, keySlot(`{${created.accountId}}`));
-      if (primary !== adminPrimary) account = { ...created, primary };
-    }
-    if (!account) throw new Error('no account landed on a primary other than the admin records\'');
+    const account = await accountOffAdminPrimary(group, replicas.urls[0]);
     const report = await watchThroughFailover({
       writeUrl: replicas.urls[0],
       watchUrl: replicas.urls[1],
       apiKey: account.apiKey,
       beforeKillMs: 1000,
       afterKillMs: 8000,
-      kill: () => group.kill(account!.primary),
+      kill: () => group.kill(account.primary),
     });
     checkWatchReport('watch through a cluster failover', report);
   });
