@@ -4,11 +4,12 @@
 // installed), interleaved rounds, medians with min–max; then Redis calls per request (MONITOR), GC
 // share and allocation per request (bench/probe.js), latency at a fixed rate, a JSON scanner
 // micro-benchmark and Redis memory per key; and export / import against list + GET and PUT per key
-// (bench/lib/transfer.js, a Node client). Checks issues 12 and 13's targets; writes
+// (bench/lib/transfer.js, a Node client); watch fan-out latency to 1,000 streams, PUT with the change
+// log on vs off, and the log's Redis memory (bench/lib/watch.js). Checks issues 12, 13 and 14's targets; writes
 // bench/results/<stamp>.{md,json,svg}.
 //
 // BENCH_DURATION (s per run, default 8), BENCH_ROUNDS (3), BENCH_CONNECTIONS (50), BENCH_MEMORY_KEYS,
-// BENCH_EXPORT_KEYS (100000).
+// BENCH_EXPORT_KEYS (100000), BENCH_WATCHERS (1000), BENCH_LOG_CHANGES (20000).
 
 'use strict';
 
@@ -21,6 +22,7 @@ const { onPath, startNode, startEtcd, startWebdis, stopAll } = require('./lib/pr
 const { WORKLOADS, VALUE_250 } = require('./lib/workloads');
 const { jsonMicroBenchmark } = require('./lib/json-micro');
 const { exportImportComparison } = require('./lib/transfer');
+const { watchLatency, changeLogMemory } = require('./lib/watch');
 const { checkTargets, markdown, svgChart } = require('./lib/report');
 
 const ROOT = path.join(__dirname, '..');
@@ -29,6 +31,9 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 50);
 const MEMORY_KEYS = Number(process.env.BENCH_MEMORY_KEYS || 100_000);
 const EXPORT_KEYS = Number(process.env.BENCH_EXPORT_KEYS || 100_000);
+const WATCHERS = Number(process.env.BENCH_WATCHERS || 1000);
+const WATCH_CHANGES = 20;
+const LOG_CHANGES = Number(process.env.BENCH_LOG_CHANGES || 20_000);
 // Requests per MONITOR pass; 1 MiB workloads take fewer, or the pass would outlast the timed runs.
 const MONITOR_REQUESTS = 400;
 const MONITOR_REQUESTS_BIG = 40;
@@ -143,7 +148,10 @@ async function memoryPerKey(redis) {
 
 /** What to start: name, kind (which workload entry it takes) and how. */
 function targetDefs(dataDir) {
-  const kvEnv = { KV_BOOTSTRAP_API_KEY: API_KEY, KV_ADMIN_TOKEN: ADMIN_TOKEN, KV_READS_PER_SECOND: '1000000', KV_WRITES_PER_SECOND: '1000000', LOG_LEVEL: 'warn' };
+  // KV_WATCHERS_PER_ACCOUNT: the watch section opens 1,000 streams on one account (default cap 100).
+  const kvEnv = { KV_BOOTSTRAP_API_KEY: API_KEY, KV_ADMIN_TOKEN: ADMIN_TOKEN, KV_READS_PER_SECOND: '1000000', KV_WRITES_PER_SECOND: '1000000', KV_WATCHERS_PER_ACCOUNT: String(Math.max(2000, WATCHERS + 100)), LOG_LEVEL: 'warn' };
+  // The change log off (KV_CHANGE_LOG=off), writes only: what logging every change costs a PUT.
+  const noLog = { only: ['PUT replace', 'PUT create, TTL'] };
   const main = path.join(ROOT, 'dist', 'main.js');
   const server = (name) => path.join(__dirname, 'servers', `${name}.js`);
   const probed = { execArgv: ['--require', path.join(__dirname, 'probe.js')], ipc: true };
@@ -156,6 +164,8 @@ function targetDefs(dataDir) {
     { name: 'kv-redis', kind: 'kv', script: main, readyPath: '/readyz', env: { ...kvEnv, REDIS_URL, KV_REDIS_PREFIX: `${PREFIX}-1` }, ...probed },
     // Two workers: GET hit only, the question being whether a second process pays on two cores.
     { name: 'kv-redis-2w', kind: 'kv', only: ['GET hit (250 B)'], script: main, readyPath: '/readyz', env: { ...kvEnv, REDIS_URL, KV_REDIS_PREFIX: `${PREFIX}-2`, KV_WORKERS: '2' } },
+    { name: 'kv-redis-nolog', kind: 'kv', ...noLog, script: main, readyPath: '/readyz', env: { ...kvEnv, REDIS_URL, KV_REDIS_PREFIX: `${PREFIX}-3`, KV_CHANGE_LOG: 'off' } },
+    { name: 'kv-sqlite-nolog', kind: 'kv', ...noLog, script: main, readyPath: '/readyz', env: { ...kvEnv, KV_DATA_DIR: `${dataDir}-nolog`, KV_CHANGE_LOG: 'off' } },
   ];
 }
 
@@ -202,6 +212,13 @@ async function main() {
         if (!kinds[target.kind] || (target.only && !target.only.includes(workload))) continue;
         plans.push({ target, workload, spec: await kinds[target.kind]({ url: target.url, apiKey: API_KEY, redis, prefix: PREFIX }) });
       }
+    }
+    // A log-off target's runs go right after the same workload on its log-on counterpart, so each
+    // pair runs back to back in every round (same machine state) rather than minutes apart.
+    for (const plan of plans.filter((p) => p.target.name.endsWith('-nolog'))) {
+      plans.splice(plans.indexOf(plan), 1);
+      const counterpart = plans.findIndex((p) => p.target.name === plan.target.name.slice(0, -'-nolog'.length) && p.workload === plan.workload);
+      plans.splice(counterpart === -1 ? plans.length : counterpart + 1, 0, plan);
     }
     log('seeded');
 
@@ -276,10 +293,33 @@ async function main() {
       }
     }
 
+    // Watch fan-out: WATCHERS streams on one account of one KV process, from this process.
+    const watch = [];
+    for (const name of ['kv-redis', 'kv-sqlite']) {
+      const target = targets.find((t) => t.name === name);
+      log(`watch, ${WATCHERS} streams: ${name}…`);
+      const cleanup = name === 'kv-redis' ? (accountId) => deleteKeys(redis, `${target.env.KV_REDIS_PREFIX}:{${accountId}}*`) : undefined;
+      try {
+        watch.push(await watchLatency(target, { adminToken: ADMIN_TOKEN, watchers: WATCHERS, changes: WATCH_CHANGES, log, cleanup }));
+      } catch (error) {
+        const state = target.child.exitCode !== null || target.child.signalCode !== null ? ` (the server had exited: code ${target.child.exitCode}, signal ${target.child.signalCode})` : '';
+        log(`watch on ${name} failed: ${error.message}${state}`);
+        watch.push({ target: name, watchers: WATCHERS, error: `${error.message}${state}`, open: error.open, anomalies: error.anomalies || [] });
+      }
+    }
+
     log('JSON micro-benchmark…');
     const json = jsonMicroBenchmark();
     log('Redis memory per key…');
     const memory = await memoryPerKey(redis);
+    log(`Redis memory of the change log, ${LOG_CHANGES} changes…`);
+    let logMemory;
+    try {
+      logMemory = await changeLogMemory(redis, { root: ROOT, redisUrl: REDIS_URL, prefix: `${PREFIX}-logmem`, value: VALUE_250, changes: LOG_CHANGES });
+    } catch (error) {
+      log(`change log memory failed: ${error.message}`);
+      logMemory = { error: error.message };
+    }
 
     const peers = rows.filter((r) => r.target === 'etcd' || r.target === 'webdis');
     const meta = {
@@ -294,11 +334,13 @@ async function main() {
       rounds: ROUNDS,
       monitorRequests: `${MONITOR_REQUESTS} (${MONITOR_REQUESTS_BIG} for 1 MiB)`,
       exportKeys: EXPORT_KEYS,
+      watchers: WATCHERS,
+      fdLimit: (/^Max open files\s+(\S+)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8')) || [])[1],
       redisDb: REDIS_DB,
       loadAverage,
       seconds: Math.round((Date.now() - started) / 1000),
     };
-    const result = { meta, rows, fixedRate, probes, monitor, json, memory, peers, transfer };
+    const result = { meta, rows, fixedRate, probes, monitor, json, memory, peers, transfer, watch, logMemory };
     result.targets = checkTargets(result);
     const text = markdown(result);
     const stamp = meta.date.replace(/[:.]/g, '-');

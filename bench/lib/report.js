@@ -1,4 +1,4 @@
-// The report: the targets of issues 12 and 13 with ✓/✗, then every table, as markdown; and the SVG chart.
+// The report: the targets of issues 12, 13 and 14 with ✓/✗, then every table, as markdown; and the SVG chart.
 
 'use strict';
 
@@ -13,8 +13,8 @@ const ISSUE_12_WORKLOADS = ['GET hit (250 B)', 'GET revalidate (304)', 'GET miss
 
 const MB = 1e6;
 
-/** Issues 12 and 13's targets, each { target, measured, ok } (ok null when a figure is missing). */
-function checkTargets({ rows, fixedRate, json, transfer = [] }) {
+/** Issues 12, 13 and 14's targets, each { target, measured, ok } (ok null when a figure is missing). */
+function checkTargets({ rows, fixedRate, json, transfer = [], watch = [] }) {
   const checks = [];
   const ratio = (target, workload, against, min, label) => {
     const r = row(rows, target, workload);
@@ -78,7 +78,93 @@ function checkTargets({ rows, fixedRate, json, transfer = [] }) {
       ok: t ? whole && t.importSpeedup >= 5 : null,
     });
   }
+  // Issue 14: what the change log costs a write (same run, interleaved rounds), and watch fan-out.
+  for (const store of ['kv-redis', 'kv-sqlite']) {
+    for (const workload of ['PUT replace', 'PUT create, TTL']) ratio(store, workload, { target: `${store}-nolog`, workload }, 0.85, `${store}-nolog (KV_CHANGE_LOG=off)`);
+  }
+  for (const store of ['kv-redis', 'kv-sqlite']) {
+    const w = watch.find((x) => x.target === store);
+    const ran = w && !w.error && w.p99 !== null;
+    const whole = ran && w.missed === 0 && w.open === w.watchers;
+    checks.push({
+      target: `${store} watch: p99 delivery ≤ 200 ms to ${w?.watchers ?? 1000} streams on one replica`,
+      measured: ran ? `${w.p99.toFixed(1)} ms${whole ? '' : ` (${w.open} open, ${w.missed} missed)`}` : w?.error ? 'failed (below)' : 'missing',
+      ok: ran ? whole && w.p99 <= 200 : null,
+    });
+  }
   return checks;
+}
+
+const bytes = (n) => (n === null || n === undefined ? '' : `${fmt(n)} B`);
+
+/** The watch and change log section. */
+function watchSection({ rows, watch = [], logMemory, meta }, table) {
+  const out = [];
+  const pair = (store, workload) => {
+    const on = row(rows, store, workload);
+    const off = row(rows, `${store}-nolog`, workload);
+    return [store, workload, on ? fmt(on.rps) : '', off ? fmt(off.rps) : '', on && off ? fmt(on.rps / off.rps, 2) : '', on ? ms(on.p99) : '', off ? ms(off.p99) : ''];
+  };
+  out.push(
+    table(['store', 'workload', 'req/s, log on', 'req/s, log off', 'on / off', 'p99 ms on', 'p99 ms off'], ['kv-redis', 'kv-sqlite'].flatMap((store) => ['PUT replace', 'PUT create, TTL'].map((w) => pair(store, w)))),
+    '',
+    'Log off: targets kv-redis-nolog and kv-sqlite-nolog, the same settings plus KV_CHANGE_LOG=off (own Redis prefix / data directory), running only these two workloads in the same interleaved rounds, each run right after the same workload on its log-on counterpart (medians over rounds). On a loaded 2-core machine short runs are noisy: read the ratio over several rounds.',
+    '',
+  );
+  const ran = watch.filter((w) => !w.error);
+  for (const w of watch.filter((x) => x.error)) {
+    out.push(`- ${w.target}: the watch run failed${w.open === undefined ? '' : ` (${w.open} of ${w.watchers} streams had opened)`}: ${w.error}`);
+    for (const a of w.anomalies || []) out.push(`  - ${a}`);
+    out.push('');
+  }
+  if (ran.length) {
+    const limit = (l) => (l ? l.soft : '?');
+    out.push(
+      table(
+        ['store', 'streams open (s to open)', 'deliveries (of expected)', 'p50 ms', 'p99 ms', 'max ms', 'missed (streams)', 'last stream, median over changes, ms', 'PUT ms (median)', 'server RSS before → with streams', 'fds client / server with streams (limits)'],
+        ran.map((w) => [
+          w.target,
+          `${w.open} of ${w.watchers} (${fmt(w.openSeconds, 2)})`,
+          `${w.deliveries} (${w.expected})`,
+          ms(w.p50),
+          `**${ms(w.p99)}**`,
+          ms(w.max),
+          `${w.missed} (${w.missedStreams})`,
+          ms(w.lastMedian),
+          ms(w.putMsMedian),
+          w.rss.before && w.rss.open ? `${fmt(w.rss.before / 1e6, 1)} → ${fmt(w.rss.open / 1e6, 1)} MB` : '',
+          `${w.fds.clientOpen ?? '?'} / ${w.fds.serverOpen ?? '?'} (${limit(w.fds.clientLimit)} / ${limit(w.fds.serverLimit)})`,
+        ]),
+      ),
+      '',
+      `A fresh account per store (POST /admin/accounts) and one GET /kv/usage with its key (so the server has checked it before the burst), ${ran[0].watchers} \`GET /kv/watch\` streams on it to one KV process (KV_WATCHERS_PER_ACCOUNT raised to allow it), ` +
+        'each on its own socket (node:http keep-alive agent, maxSockets above the stream count), opened 100 at a time. Once every stream has its headers, one unmeasured change ' +
+        `(a PUT whose event every stream must receive, so all are following the log: reached ${ran.map((w) => `${w.target} ${w.warmupReached}`).join(', ')}), ` +
+        `then ${ran[0].changes} PUTs of one key (~250 B), one after the other, each once the previous one reached every stream (or 5 s passed) plus 50 ms. ` +
+        'Latency: from just before the PUT is sent to the arrival of that stream\'s `event: set` of the version written (the SSE parsed as it arrives), over every change × stream; ' +
+        'a delivery not there within 5 s counts as missed. The streams are read by this bench process, on the same 2 cores as the server and Redis, so its own parsing of 1,000 streams is in the figures. ' +
+        `Open files: soft limit ${meta.fdLimit ?? '?'} for the bench (ulimit -n), the servers inherit it.`,
+      '',
+    );
+    const anomalies = ran.flatMap((w) => w.anomalies.map((a) => `- ${w.target}: ${a}`));
+    if (anomalies.length) out.push('Watch anomalies:', '', ...anomalies, '');
+  }
+  if (logMemory && !logMemory.error) {
+    const m = logMemory;
+    const idleRows = (label, idle) => [label, idle.keys.map((k) => `${k.key} (${k.type}) ${k.bytes}`).join(', '), `**${bytes(idle.bytes)}**`];
+    out.push(
+      `Redis memory of the change log, written through the store (dist/, RedisStore.setItem): ${m.changes} PUTs of ${m.valueBytes}-byte values over ${m.keyCount} keys into one account. ` +
+        `Its log stream holds **${m.log.entries}** entries (XLEN; the store trims it to about the last 10,000) in ${bytes(m.log.bytes)} (MEMORY USAGE … SAMPLES 0): ` +
+        `**${fmt(m.log.bytesPerEntry, 1)} bytes per retained change**. PTTL of the log: ${m.log.pttl} ms.`,
+      '',
+      table(['idle account (one write)', 'its keys (MEMORY USAGE, bytes)', 'total'], [idleRows('change log on', m.idleWithLog), idleRows('change log off (changeLog: false)', m.idleWithoutLog)]),
+      '',
+      `Difference: ${bytes(m.idleWithLog.bytes - m.idleWithoutLog.bytes)} per idle account with the log (a one-entry stream: nearly all of it is the stream's fixed size, not the entry). The idle account's log has a PTTL of ${m.idleWithLog.logPttl} ms: ` +
+        'it expires an hour after the account\'s last change, so an account idle for an hour carries no log. Keys found with SCAN MATCH `<prefix>:{<account>}:*` (the admin records, under `{admin}`, are not counted).',
+      '',
+    );
+  } else if (logMemory?.error) out.push(`Change log memory: failed: ${logMemory.error}`, '');
+  return out;
 }
 
 /** The export / import section: figures per store, then what looked wrong, if anything. */
@@ -146,7 +232,7 @@ function markdown(result) {
       `Throughput client: ${meta.client}, ${meta.connections} connections, ${meta.duration} s per run, ${meta.rounds} interleaved rounds; the run took ${meta.seconds} s. ` +
       `Load average at the start: ${meta.loadAverage}.`,
     '',
-    '## Targets (issues 12 and 13)',
+    '## Targets (issues 12, 13 and 14)',
     '',
     table(['target', 'measured', ''], targets.map((t) => [t.target, t.measured, mark(t.ok)])),
     '',
@@ -164,6 +250,9 @@ function markdown(result) {
     `## Export and import (${meta.exportKeys} keys)`,
     '',
     ...transferSection(transfer, table),
+    `## Watch and change log`,
+    '',
+    ...watchSection(result, table),
     '## GC and allocation per request',
     '',
     table(
@@ -229,7 +318,7 @@ function svgChart(rows, baseline) {
   const labelWidth = 330;
   const max = Math.max(...rows.map((r) => r.rps), 1);
   const scale = (width - labelWidth - 90) / max;
-  const colors = { 'node-hello': '#888', 'express-hello': '#555', 'express-ioredis': '#a60', 'kv-sqlite': '#2a7', 'kv-redis': '#c33', 'kv-redis-2w': '#36c', etcd: '#7a4', webdis: '#a4a' };
+  const colors = { 'node-hello': '#888', 'express-hello': '#555', 'express-ioredis': '#a60', 'kv-sqlite': '#2a7', 'kv-redis': '#c33', 'kv-redis-2w': '#36c', 'kv-redis-nolog': '#e88', 'kv-sqlite-nolog': '#7c9', etcd: '#7a4', webdis: '#a4a' };
   const bars = rows
     .map((r, i) => {
       const y = 30 + i * (barHeight + 4);
