@@ -14,7 +14,7 @@ import { atomicRoutes } from './http/atomic';
 import { itemRoutes } from './http/items';
 import { transferRoutes } from './http/transfer';
 import { WatchHub, watchRoutes } from './http/watch';
-import { accountRateLimit, authFailureLimit } from './http/rate-limits';
+import { accountRateLimit, authenticationPassed, authFailureLimit } from './http/rate-limits';
 import { parseQuery } from './http/query';
 import { bindRoutes } from './http/routes';
 import { createValidators } from './http/schemas';
@@ -84,7 +84,7 @@ export function createApp(deps: AppDeps): express.Express {
       config,
       store,
       validators,
-      authenticate: [limitAuthFailures, authenticator.authenticate],
+      authenticate: [limitAuthFailures, authenticator.authenticate, authenticationPassed],
       limitReads: accountRateLimit('reads', deps.rateLimitStore, logger, onLimited),
       limitWrites: accountRateLimit('writes', deps.rateLimitStore, logger, onLimited),
     };

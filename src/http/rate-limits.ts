@@ -202,6 +202,8 @@ export function authFailureLimit(
     const token = randomUUID();
     const deadline = Date.now() + AUTH_CHECK_WAIT_MS;
     for (let attempt = 0; ; attempt++) {
+      // Another request of the burst may have checked these credentials meanwhile.
+      if (attempt > 0 && isKnownGood(req)) return next();
       let reservation: AuthCheckReservation;
       try {
         reservation = await ledger.reserveAuthCheck(client, token, perMinute, AUTH_CHECK_HOLD_MS);
@@ -219,11 +221,25 @@ export function authFailureLimit(
       // Full jitter on an exponential backoff from 4 ms, capped at 100 ms.
       await sleep(Math.random() * Math.min(100, 4 * 2 ** attempt));
     }
-    res.once('close', () => {
-      ledger.releaseAuthCheck(client, token, res.statusCode === 401, AUTH_FAILURE_WINDOW_MS).catch((error: unknown) =>
+    // Given back as soon as the outcome is known: when authentication passes (see
+    // `authenticationPassed`), else when the response ends (a 401 counts as a failure). A long
+    // response (a watch stream) must not hold its address's slot for as long as it lasts.
+    let released = false;
+    const release = (failed: boolean) => {
+      if (released) return;
+      released = true;
+      ledger.releaseAuthCheck(client, token, failed, AUTH_FAILURE_WINDOW_MS).catch((error: unknown) =>
         logger.warn({ err: error }, 'auth failure limiter: could not release a check'),
       );
-    });
+    };
+    res.locals.releaseAuthCheck = release;
+    res.once('close', () => release(res.statusCode === 401));
     next();
   };
 }
+
+/** After authentication: gives back the request's failed-authentication check, if it took one, as passed. */
+export const authenticationPassed: RequestHandler = (_req, res, next) => {
+  (res.locals.releaseAuthCheck as ((failed: boolean) => void) | undefined)?.(false);
+  next();
+};

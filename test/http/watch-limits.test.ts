@@ -13,7 +13,7 @@ describeStore('watch limits', () => {
   const open: WatchStream[] = [];
 
   beforeAll(async () => {
-    t = await createTestApp({ KV_WATCHERS_PER_ACCOUNT: '2', KV_WATCH_HEARTBEAT_SECONDS: '1' });
+    t = await createTestApp({ KV_WATCHERS_PER_ACCOUNT: '2', KV_WATCH_HEARTBEAT_SECONDS: '1', KV_AUTH_FAILURES_PER_MINUTE: '2' });
   });
   afterEach(() => {
     for (const stream of open.splice(0)) stream.close();
@@ -42,6 +42,13 @@ describeStore('watch limits', () => {
       const again = await watch(c.auth);
       expect(again.status).toBe(200);
     }, { what: 'a slot to be given back', timeoutMs: 3000, intervalMs: 50 });
+  });
+
+  it('does not let open streams hold the address\'s authentication checks (two allowed at a time here)', async () => {
+    // Three keys never checked before, from one address: each watch takes a check while its key
+    // is looked up, and must give it back once authenticated, not when its stream ends.
+    const clients = await Promise.all([t.newClient(), t.newClient(), t.newClient()]);
+    for (const c of clients) expect((await watch(c.auth)).status).toBe(200);
   });
 
   it('sends a comment line every heartbeat', async () => {

@@ -191,6 +191,14 @@ describeStore('watch', () => {
     expect((await stream.next()).event).toBe('set');
   }, 15_000);
 
+  it('opens 100 watches at once with a key no replica has checked yet (a stream does not hold its authentication check)', async () => {
+    const c = await t.newClient(UNLIMITED);
+    const streams = await Promise.all(Array.from({ length: 100 }, () => watch(c.auth)));
+    expect(streams.map((stream) => stream.status)).toStrictEqual(Array.from({ length: 100 }, () => 200));
+    const version = (await c.put('k', { value: 1 }).expect(201)).body.data.version;
+    for (const stream of streams) expect((await stream.next()).data.version).toBe(version);
+  }, 30_000);
+
   it('refuses a cursor it did not send with 400 and an unknown query parameter with 400', async () => {
     const c = await t.newClient();
     const bad = await watch(c.auth, '?since=not-a-cursor');
