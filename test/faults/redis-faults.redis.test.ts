@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
-import { freePort, startRedisServer, startService, stopProcess, type ServiceProcess } from '../helpers/processes';
+import { startRedisOnFreePort, startRedisServer, startService, stopProcess, type ServiceProcess } from '../helpers/processes';
 import { describeRedis } from '../helpers/redis';
 import { backoff } from '../helpers/retry';
 import { waitFor } from '../helpers/wait';
@@ -206,8 +206,7 @@ describeRedis('Redis faults under load', () => {
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kv-faults-'));
-    port = await freePort();
-    redis = await startRedisServer(port, dir);
+    ({ child: redis, port } = await startRedisOnFreePort(dir));
     service = await startService({
       REDIS_URL: `redis://127.0.0.1:${port}`,
       KV_REDIS_PREFIX: prefix,

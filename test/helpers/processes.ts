@@ -47,8 +47,31 @@ export async function startRedisServer(port: number, dir?: string): Promise<Chil
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence], {
     stdio: 'ignore',
   });
-  await waitFor(() => canConnect(port), { what: `redis-server on port ${port}`, timeoutMs: 5000 });
+  // It exits at once when the port is taken: no use waiting for it then.
+  const state = await waitFor(async () => (child.exitCode !== null ? 'exited' : (await canConnect(port)) && 'listening'), {
+    what: `redis-server on port ${port}`,
+    timeoutMs: 5000,
+  }).catch((error: unknown) => {
+    child.kill('SIGKILL');
+    throw error;
+  });
+  if (state === 'exited') throw new Error(`redis-server on port ${port} exited (code ${child.exitCode}); the port may be taken`);
   return child;
+}
+
+/**
+ * A redis-server of the test's own on a free port (see startRedisServer). A port found free can be
+ * taken by another process before redis-server binds it: then it tries another, up to 3 times.
+ */
+export async function startRedisOnFreePort(dir?: string): Promise<{ child: ChildProcess; port: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      return { child: await startRedisServer(port, dir), port };
+    } catch (error) {
+      if (attempt === 3) throw error;
+    }
+  }
 }
 
 /** Sends `signal` and resolves with the exit code once the process has exited. */

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { createTestApp, type TestApp } from '../helpers/app';
-import { freePort, startRedisServer, stopProcess } from '../helpers/processes';
+import { startRedisOnFreePort, startRedisServer, stopProcess } from '../helpers/processes';
 import { describeRedis } from '../helpers/redis';
 import { createTestStore } from '../helpers/stores';
 import { waitFor } from '../helpers/wait';
@@ -20,8 +20,7 @@ describeRedis('when Redis goes away', () => {
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kv-outage-'));
-    port = await freePort();
-    redis = await startRedisServer(port, dir);
+    ({ child: redis, port } = await startRedisOnFreePort(dir));
     t = await createTestApp({}, await createTestStore('redis', { url: `redis://127.0.0.1:${port}`, commandTimeoutMs: 300 }));
     const account = await t.newAccount();
     auth = `Bearer ${account.apiKey}`;
