@@ -14,6 +14,7 @@
 'use strict';
 
 const fs = require('node:fs');
+const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const Redis = require('ioredis');
@@ -72,28 +73,57 @@ function probe(target, message, answer) {
  * Commands the service sends Redis per request, and all commands run (Lua's included), from
  * MONITOR over a short separate pass; only the bench's database is counted.
  */
+/**
+ * MONITOR on a plain socket: ioredis's monitor mode can lose track of its command queue when
+ * monitored lines arrive in the same packet as MONITOR's +OK ("Command queue state error"), which
+ * happens when other clients are busy. Calls `onCommand(database, source, args)` per line.
+ */
+function monitorRedis(onCommand) {
+  const url = new URL(REDIS_URL);
+  const socket = net.connect(Number(url.port || 6379), url.hostname);
+  let buffer = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk) => {
+    buffer += chunk;
+    let end;
+    while ((end = buffer.indexOf('\r\n')) !== -1) {
+      const line = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      // +1733140800.123456 [15 127.0.0.1:43802] "evalsha" "…" …   ("[15 lua]" inside a script)
+      const match = /^\+\d+\.\d+ \[(\d+) ([^\]]+)\] (.*)$/.exec(line);
+      if (!match) continue;
+      const args = [...match[3].matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((arg) => arg[1]);
+      onCommand(Number(match[1]), match[2] === 'lua' ? 'lua' : 'client', args);
+    }
+  });
+  socket.on('error', () => undefined);
+  const ready = new Promise((resolve) => socket.once('connect', resolve)).then(() => {
+    if (url.password) socket.write(`AUTH ${url.username ? `${decodeURIComponent(url.username)} ` : ''}${decodeURIComponent(url.password)}\r\n`);
+    socket.write('MONITOR\r\n');
+  });
+  return { ready, close: () => socket.destroy() };
+}
+
 async function redisCallsPerRequest(url, spec) {
-  const client = new Redis(REDIS_URL);
-  const monitor = await client.monitor();
   let sent = 0;
   let run = 0;
   // The rate-limit counters' periodic synchronisation (EVALSHA addRateLimitHits on a `…:rl:…`
   // key): once per limiter and account every KV_RATE_LIMIT_SYNC_MS, not once per request.
   let syncSent = 0;
-  monitor.on('monitor', (_time, args, source, database) => {
-    if (Number(database) !== REDIS_DB) return;
+  const monitor = monitorRedis((database, source, args) => {
+    if (database !== REDIS_DB) return;
     run++;
     if (source === 'lua') return;
     sent++;
-    if (args.some((arg) => typeof arg === 'string' && arg.includes(':rl:'))) syncSent++;
+    if (args.some((arg) => arg.includes(':rl:'))) syncSent++;
   });
+  await monitor.ready;
   await new Promise((resolve) => setTimeout(resolve, 100));
   const started = Date.now();
   const result = await runAutocannon(url, spec, { amount: spec.big ? MONITOR_REQUESTS_BIG : MONITOR_REQUESTS, connections: 4 });
   const seconds = (Date.now() - started) / 1000;
   await new Promise((resolve) => setTimeout(resolve, 200));
-  monitor.disconnect();
-  client.disconnect();
+  monitor.close();
   const requests = Math.max(1, result.requests);
   return {
     sent: sent / requests,
