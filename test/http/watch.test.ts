@@ -126,10 +126,10 @@ describeStore('watch', () => {
     const c = await t.newClient(UNLIMITED);
     const stream = await watch(c.auth, '?values=true');
     await c.putText('big', '{"value":{"n":12345678901234567890}}').expect(201);
-    await c.del('big').expect(204);
-
+    // Read before the delete: a set is sent with its value while that version is still the current one.
     const set = await stream.next();
     expect(set.rawData).toContain('"value":{"n":12345678901234567890}');
+    await c.del('big').expect(204);
     const deleted = await stream.next();
     expect(deleted.event).toBe('delete');
     expect(deleted.data).not.toHaveProperty('value');
