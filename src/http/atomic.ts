@@ -22,6 +22,7 @@ import { compactJson, scanJson } from './json-text';
 import type { AccountLimiter } from './rate-limits';
 import { bindRoutes } from './routes';
 import type { Validators } from './schemas';
+import { sendChunks, sendJson } from './responses';
 import { itemEnvelope, itemJsonEnds, itemMetaView } from './views';
 
 export interface AtomicRoutesDeps {
@@ -49,24 +50,6 @@ interface CommitBody {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function sendJson(res: Response, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.setHeader('Content-Length', Buffer.byteLength(text));
-  res.end(text);
-}
-
-/** Writes chunks as one JSON response: corked, so they leave together. */
-function sendChunks(res: Response, status: number, chunks: (Buffer | string)[]): void {
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.setHeader('Content-Length', chunks.reduce((bytes, chunk) => bytes + (typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length), 0));
-  res.cork();
-  for (const chunk of chunks.slice(0, -1)) res.write(chunk);
-  res.end(chunks[chunks.length - 1]);
-}
 
 /** The compact text of each op's `value` member, read from the body text so numbers keep their digits. */
 function opValues(body: JsonBody): (string | undefined)[] {

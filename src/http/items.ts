@@ -1,6 +1,6 @@
 // The data routes: items, listing and usage. Thin: parse and check, one store call, respond.
 
-import type { Request, RequestHandler, Response, Router } from 'express';
+import type { Request, RequestHandler, Router } from 'express';
 import type { Config } from '../config';
 import { invalidRequest, notFound, valueTooLarge } from '../errors';
 import { outcomeError } from '../store/outcomes';
@@ -13,6 +13,7 @@ import { compactJson } from './json-text';
 import type { AccountLimiter } from './rate-limits';
 import { bindRoutes } from './routes';
 import { requestSchemas, type Validators } from './schemas';
+import { sendChunks, sendJson, sendText } from './responses';
 import { itemEnvelope, itemMetaView, listedItemView, listedItemWithValueJson } from './views';
 
 export interface ItemRoutesDeps {
@@ -38,18 +39,6 @@ interface PutFields {
   ifNotExists?: boolean;
   ifVersion?: string;
   keepTtl?: boolean;
-}
-
-/**
- * A JSON answer straight to node's response: what res.json adds (JSONP, settings lookups, content
- * negotiation of res.send) is work the data routes' answers never need.
- */
-function sendJson(res: Response, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.setHeader('Content-Length', Buffer.byteLength(text));
-  res.end(text);
 }
 
 function encodeCursor(key: string): string {
@@ -101,19 +90,7 @@ export function itemRoutes(router: Router, deps: ItemRoutesDeps): void {
     }
     // Straight to node's response: the body is already JSON text, so res.send's content-type
     // parsing and checks are work every read would pay for nothing. (HEAD: node drops the body.)
-    const chunks = itemEnvelope(item);
-    res.statusCode = 200;
-    res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    res.setHeader('Content-Length', chunks.reduce((bytes, chunk) => bytes + chunk.length, 0));
-    if (chunks.length === 1) {
-      res.end(chunks[0]);
-      return;
-    }
-    // Corked: the headers and the three chunks leave in one writev (end uncorks).
-    res.cork();
-    res.write(chunks[0]);
-    res.write(chunks[1]);
-    res.end(chunks[2]);
+    sendChunks(res, 200, itemEnvelope(item));
   };
   route('headItem', prefetchItem, deps.limitReads.middleware, readItem);
   route('getItem', prefetchItem, deps.limitReads.middleware, readItem);
@@ -167,11 +144,7 @@ export function itemRoutes(router: Router, deps: ItemRoutesDeps): void {
       return;
     }
     // The values go in as stored: numbers keep their digits.
-    const text = `{"data":{"items":[${page.items.map(listedItemWithValueJson).join(',')}],"nextCursor":${JSON.stringify(nextCursor)}}}`;
-    res.statusCode = 200;
-    res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    res.setHeader('Content-Length', Buffer.byteLength(text));
-    res.end(text);
+    sendText(res, 200, `{"data":{"items":[${page.items.map(listedItemWithValueJson).join(',')}],"nextCursor":${JSON.stringify(nextCursor)}}}`);
   });
 
   route('getUsage', deps.limitReads.middleware, async (req, res) => {

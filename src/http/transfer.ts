@@ -14,6 +14,7 @@ import { compactJson, scanJson } from './json-text';
 import type { AccountLimiter } from './rate-limits';
 import { bindRoutes } from './routes';
 import type { Validators } from './schemas';
+import { sendJson } from './responses';
 import { iso } from './views';
 
 export interface TransferRoutesDeps {
@@ -278,10 +279,6 @@ export function transferRoutes(router: Router, deps: TransferRoutesDeps): void {
       throw invalidRequest([], 'The request body was not received whole; the lines before it were applied.');
     }
     await flush();
-    const text = JSON.stringify({ data: { ...report, ...(omittedFailures > 0 ? { omittedFailures } : {}) } });
-    res.statusCode = 200;
-    res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    res.setHeader('Content-Length', Buffer.byteLength(text));
-    res.end(text);
+    sendJson(res, 200, { data: { ...report, ...(omittedFailures > 0 ? { omittedFailures } : {}) } });
   });
 }
