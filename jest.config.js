@@ -1,6 +1,6 @@
 /**
- * Five projects. The HTTP suites (test/http) run against the embedded SQLite store and against
- * Redis; *.redis.test.ts files run only against Redis; everything else (unit, deployment files,
+ * Five projects. The HTTP suites (test/http) and the client's suites (test/client) run against the
+ * embedded SQLite store and against Redis; *.redis.test.ts files run only against Redis; everything else (unit, deployment files,
  * embedded-store and process tests) runs once, in the sqlite project. The topology project runs
  * the pure-HTTP suites again through nginx in front of three KV processes on one Redis. The
  * cluster and sentinel projects run the store conformance suite and the HTTP suites against a
@@ -37,7 +37,7 @@ module.exports = {
     {
       ...common,
       displayName: 'redis',
-      testMatch: ['<rootDir>/test/http/**/*.test.ts', '<rootDir>/test/**/*.redis.test.ts'],
+      testMatch: ['<rootDir>/test/http/**/*.test.ts', '<rootDir>/test/client/**/*.test.ts', '<rootDir>/test/**/*.redis.test.ts'],
       testPathIgnorePatterns: ['/test/redis-topologies/'],
       setupFiles: ['<rootDir>/test/setup/store-redis.ts'],
     },
