@@ -3,7 +3,7 @@
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { freePort } from '../helpers/processes';
+import { refusedPort } from '../helpers/processes';
 import { nginxBinary } from '../helpers/replica-topology';
 import { startShippedNginx, type LocalNginx } from './nginx-run';
 
@@ -52,8 +52,6 @@ async function upstream(behaviour: 'answers' | 'dies'): Promise<Upstream> {
   };
 }
 
-/** A port nothing listens on: connections to it are refused. */
-const refusedPort = () => freePort();
 
 async function send(nginx: LocalNginx, method: string, target: string, body?: string) {
   const res = await fetch(`${nginx.url}${target}`, {

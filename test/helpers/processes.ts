@@ -18,6 +18,21 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * A port on 127.0.0.1 that refuses connections and that no test will start listening on: it is
+ * below the kernel's ephemeral range (32768-60999), where every listen(0) of the tests and every
+ * outgoing connection takes its port, and a connection to it was refused just now. (A port from
+ * freePort() is free only until another test's listen(0) takes it: a CI run connected to one and
+ * found an HTTP server there.)
+ */
+export async function refusedPort(): Promise<number> {
+  for (let tries = 0; tries < 100; tries++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    if (!(await canConnect(port))) return port;
+  }
+  throw new Error('no refused port found in 20000-31999');
+}
+
 /** True when something accepts a TCP connection on 127.0.0.1:`port`. */
 export function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {

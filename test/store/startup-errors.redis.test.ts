@@ -4,7 +4,7 @@
 import { createStore, type StoreSetup } from '../../src/store/create-store';
 import { ConnectionProblems, RedisConnectionError } from '../../src/store/redis/connection';
 import type { RedisConnection } from '../../src/config';
-import { freePort } from '../helpers/processes';
+import { refusedPort } from '../helpers/processes';
 import { describeRedis } from '../helpers/redis';
 import { hasRedisBinaries, randomPassword, startRedisStandalone, type RedisGroup } from '../helpers/redis-groups';
 
@@ -54,7 +54,7 @@ function expectOneSafeLine(result: Attempt, address: string, secrets: string[]):
 
 describeProcesses('start-up errors of a Redis the service cannot use', () => {
   it('names the address and ECONNREFUSED when nothing listens on the port, without the password of the URL', async () => {
-    const port = await freePort();
+    const port = await refusedPort();
     const password = randomPassword();
     const result = await attempt({ kind: 'standalone', url: `redis://kv:${password}@127.0.0.1:${port}`, tls: false });
     expect(result.message).toBe(`Redis at 127.0.0.1:${port} not ready after ${READY_MS} ms: connection refused (ECONNREFUSED) at 127.0.0.1:${port}`);
@@ -64,7 +64,7 @@ describeProcesses('start-up errors of a Redis the service cannot use', () => {
   });
 
   it('names every Cluster node given and ECONNREFUSED when none of them listens', async () => {
-    const ports = [await freePort(), await freePort()];
+    const ports = [await refusedPort(), await refusedPort()];
     const password = randomPassword();
     const nodes = ports.map((port) => ({ host: '127.0.0.1', port }));
     const result = await attempt({ kind: 'cluster', nodes, password, tls: false });
@@ -75,7 +75,7 @@ describeProcesses('start-up errors of a Redis the service cannot use', () => {
   });
 
   it('names the sentinels and ECONNREFUSED when none of them listens', async () => {
-    const ports = [await freePort(), await freePort()];
+    const ports = [await refusedPort(), await refusedPort()];
     const sentinelPassword = randomPassword();
     const sentinels = ports.map((port) => ({ host: '127.0.0.1', port }));
     const result = await attempt({ kind: 'sentinel', sentinels, masterName: 'kvprimary', sentinelPassword, tls: false });
