@@ -1,7 +1,7 @@
 // The embedded store's tables. Keys are BLOBs of UTF-8 so SQLite orders them byte by byte.
 
 /** Bumped when the tables change; a database from a newer KV is refused rather than misread. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS items (
@@ -26,19 +26,21 @@ CREATE TABLE IF NOT EXISTS item_accounts (
   row_count INTEGER NOT NULL
 );
 
--- The change log (schema 2): one row per change, in commit order (seq), written in the same
--- transaction as the change; trimmed per account to the last 10,000 changes and an hour.
+-- The change log (schema 3): one row per change, written in the same transaction as the change,
+-- keyed by account and seq (one b-tree: the log costs a write as little as it can). A change's
+-- seq comes from its account's version counter (a set's seq is its new version; a delete or expiry
+-- draws one), so seqs of an account only grow and are never reused. Trimmed per account to about
+-- the last 10,000 changes and an hour.
 CREATE TABLE IF NOT EXISTS changes (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
   account_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
   at INTEGER NOT NULL,
   kind TEXT NOT NULL,
   key BLOB NOT NULL,
   version INTEGER NOT NULL,
-  expires_at INTEGER
-);
-CREATE INDEX IF NOT EXISTS changes_account ON changes (account_id, seq);
-CREATE INDEX IF NOT EXISTS changes_at ON changes (at);
+  expires_at INTEGER,
+  PRIMARY KEY (account_id, seq)
+) WITHOUT ROWID;
 -- Per account, the last seq trimmed from its log: a watch resumes only after it.
 CREATE TABLE IF NOT EXISTS change_trims (
   account_id TEXT PRIMARY KEY,
@@ -65,3 +67,12 @@ CREATE TABLE IF NOT EXISTS api_keys (
 );
 CREATE INDEX IF NOT EXISTS api_keys_account ON api_keys (account_id);
 `;
+
+/**
+ * Run before SCHEMA on a database of an older schema. Schema 2's change log numbered changes
+ * globally: it is dropped (a log is transient; a watcher resuming from one of its ids gets
+ * a reset, as past retention) and made again in the schema 3 shape.
+ */
+export const UPGRADES: Record<number, string> = {
+  2: 'DROP TABLE IF EXISTS changes; DROP TABLE IF EXISTS change_trims;',
+};

@@ -28,7 +28,7 @@ import type {
   SetRequest,
   WriteCondition,
 } from '../types';
-import { SCHEMA, SCHEMA_VERSION } from './schema';
+import { SCHEMA, SCHEMA_VERSION, UPGRADES } from './schema';
 
 export const DATABASE_FILE = 'kv.sqlite';
 
@@ -112,8 +112,14 @@ export interface SqliteStoreOptions {
   changeLog?: boolean;
 }
 
-/** A log is trimmed to CHANGE_LOG_RETENTION.changes after this many changes of its account. */
-const TRIM_EVERY = 100;
+/**
+ * A log is trimmed to CHANGE_LOG_RETENTION.changes after this many more changes of its account (so
+ * it holds up to 11,000): the trim finds its bound by walking 10,000 entries, a cost paid once per
+ * TRIM_EVERY writes.
+ */
+const TRIM_EVERY = 1000;
+/** Accounts whose logs the background sweep trims by age per pass (a cursor goes round them all). */
+const AGE_TRIM_ACCOUNTS = 100;
 /** Accounts whose changes since their last trim are counted; the map starts over past this many. */
 const TRIM_MEMORY = 10_000;
 
@@ -154,6 +160,8 @@ export class SqliteStore implements KvStore {
   private readonly watchers = new Map<string, Set<string>>();
   /** Changes logged per account since its log was last trimmed. */
   private readonly sinceTrim = new Map<string, number>();
+  /** The last account whose log the sweep trimmed by age ('' to start over). */
+  private ageTrimCursor = '';
 
   constructor(options: SqliteStoreOptions) {
     fs.mkdirSync(options.dataDir, { recursive: true });
@@ -166,6 +174,9 @@ export class SqliteStore implements KvStore {
     const version = this.db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION) {
       throw new Error(`${this.file} was written by a newer KV (schema ${version}; this one knows ${SCHEMA_VERSION})`);
+    }
+    if (version > 0 && version < SCHEMA_VERSION) {
+      for (let from = version; from < SCHEMA_VERSION; from++) if (UPGRADES[from]) this.db.exec(UPGRADES[from]);
     }
     this.db.exec(SCHEMA);
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
@@ -213,16 +224,23 @@ export class SqliteStore implements KvStore {
         `DELETE FROM items WHERE rowid IN (SELECT rowid FROM items
            WHERE expires_at IS NOT NULL AND expires_at < ? LIMIT ?) RETURNING account_id, key, version, expires_at`,
       ),
-      logChange: db.prepare<[string, number, string, Buffer, number, number | null]>(
-        'INSERT INTO changes (account_id, at, kind, key, version, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+      logChange: db.prepare<[string, number, number, string, Buffer, number, number | null]>(
+        'INSERT INTO changes (account_id, seq, at, kind, key, version, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
       /** The seq of the change CHANGE_LOG_RETENTION.changes back: what a trim by count keeps from. */
       changeAtDepth: db.prepare<[string, number], { seq: number }>(
         'SELECT seq FROM changes WHERE account_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?',
       ),
       trimChanges: db.prepare<[string, number], { seq: number }>('DELETE FROM changes WHERE account_id = ? AND seq < ? RETURNING seq'),
-      trimOldChanges: db.prepare<[number, number], { account_id: string; seq: number }>(
-        'DELETE FROM changes WHERE rowid IN (SELECT rowid FROM changes WHERE at < ? LIMIT ?) RETURNING account_id, seq',
+      /** The next accounts after a cursor, for the sweep's trim by age. */
+      accountsAfter: db.prepare<[string, number], { account_id: string }>(
+        'SELECT account_id FROM item_accounts WHERE account_id > ? ORDER BY account_id LIMIT ?',
+      ),
+      oldestChange: db.prepare<[string], { at: number }>('SELECT at FROM changes WHERE account_id = ? ORDER BY seq LIMIT 1'),
+      /** Of an account's oldest changes (a batch), those logged before a time: 'at' grows with seq. */
+      trimOldChanges: db.prepare<[string, string, number, number], { seq: number }>(
+        `DELETE FROM changes WHERE account_id = ? AND seq IN (SELECT seq FROM changes WHERE account_id = ? ORDER BY seq LIMIT ?)
+           AND at < ? RETURNING seq`,
       ),
       setTrimmed: db.prepare<[string, number]>(
         `INSERT INTO change_trims (account_id, trimmed_upto) VALUES (?, ?)
@@ -629,12 +647,7 @@ export class SqliteStore implements KvStore {
         this.logChange(row.account_id, now, 'expire', row.key, row.version, row.expires_at);
       }
       for (const [accountId, n] of perAccount) this.statements.addRows.run(-n, accountId);
-      // Changes past the retention, of every account, a batch at a time.
-      const trimmed = new Map<string, number>();
-      for (const { account_id, seq } of this.statements.trimOldChanges.all(now - CHANGE_LOG_RETENTION.ms, BACKGROUND_SWEEP_BATCH)) {
-        trimmed.set(account_id, Math.max(trimmed.get(account_id) ?? 0, seq));
-      }
-      for (const [accountId, seq] of trimmed) this.statements.setTrimmed.run(accountId, seq);
+      this.trimByAge(now);
       return removed.length;
     });
     try {
@@ -673,10 +686,33 @@ export class SqliteStore implements KvStore {
     for (const row of removed) this.logChange(accountId, now, 'expire', row.key, row.version, row.expires_at);
   }
 
-  /** Logs one change in the running transaction; watchers are told once it has committed. */
+  /**
+   * Changes past the retention's hour, of the next AGE_TRIM_ACCOUNTS accounts (a batch of each);
+   * the cursor goes round every account. A resume from a change older than the hour is a reset
+   * whether or not its row is gone yet: this only gives the space back.
+   */
+  private trimByAge(now: number): void {
+    const s = this.statements;
+    const accounts = s.accountsAfter.all(this.ageTrimCursor, AGE_TRIM_ACCOUNTS);
+    this.ageTrimCursor = accounts.length < AGE_TRIM_ACCOUNTS ? '' : accounts[accounts.length - 1].account_id;
+    const before = now - CHANGE_LOG_RETENTION.ms;
+    for (const { account_id: accountId } of accounts) {
+      const oldest = s.oldestChange.get(accountId);
+      if (!oldest || oldest.at >= before) continue;
+      const removed = s.trimOldChanges.all(accountId, accountId, BACKGROUND_SWEEP_BATCH, before);
+      if (removed.length > 0) s.setTrimmed.run(accountId, Math.max(...removed.map((row) => row.seq)));
+    }
+  }
+
+  /**
+   * Logs one change in the running transaction; watchers are told once it has committed. A set's
+   * seq is its version, drawn for it just now; a delete or an expiry draws one from the account's
+   * version counter.
+   */
   private logChange(accountId: string, now: number, kind: ChangeKind, key: Buffer, version: number, expiresAt: number | null): void {
     if (!this.changeLog) return;
-    this.statements.logChange.run(accountId, now, kind, key, version, expiresAt);
+    const seq = kind === 'set' ? version : this.statements.nextVersion.get(accountId)!.last_version;
+    this.statements.logChange.run(accountId, seq, now, kind, key, version, expiresAt);
     this.changedAccounts.add(accountId);
     const count = (this.sinceTrim.get(accountId) ?? 0) + 1;
     if (count < TRIM_EVERY) {
