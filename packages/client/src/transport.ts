@@ -192,7 +192,8 @@ export class Transport {
         const retryAfterMs = retryAfterSeconds(res.headers, error) * 1000;
         if (error instanceof KvRateLimitedError || res.status === 429) {
           if (retryAfterMs > this.retry.maxRetryAfterMs) throw error;
-          waitMs = retryAfterMs;
+          // A little jitter, so that clients refused in the same window do not all return at the same instant.
+          waitMs = retryAfterMs + backoffMs(0, Math.min(250, retryAfterMs / 4), this.retry.maxDelayMs);
         } else if (RETRYABLE_STATUSES.has(res.status) && call.idempotent) {
           waitMs = Math.max(retryAfterMs, backoffMs(attempt, this.retry.minDelayMs, this.retry.maxDelayMs));
         } else {
