@@ -1,4 +1,4 @@
-// Running the built `kv` CLI as a child process against a KV server listening on a loopback port in this process.
+// Running the built `kv` CLI and the examples as child processes against a KV server listening on a loopback port in this process.
 
 import { spawn } from 'node:child_process';
 import http from 'node:http';
@@ -26,23 +26,23 @@ export interface RunOptions {
 
 /** Runs `node bin/kv.js ...args`; resolves with its exit code and everything it wrote. */
 export function runKv(args: string[], options: RunOptions = {}): Promise<KvRun> {
-  const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (value !== undefined && !name.startsWith('KV_')) env[name] = value;
-  }
-  for (const [name, value] of Object.entries(options.env ?? {})) {
-    if (value !== undefined) env[name] = value;
-  }
+  return runNode(KV_BIN, args, options);
+}
+
+/** Runs `node <script> ...args` with only `options.env` of KV_* variables; resolves with its exit code and output. */
+export function runNode(script: string, args: string[], options: RunOptions = {}): Promise<KvRun> {
+  const env = childEnv(options.env ?? {});
+  const timeoutMs = options.timeoutMs ?? 10000;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [KV_BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [script, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`kv ${args.join(' ')} did not exit within ${options.timeoutMs ?? 10000} ms; stderr: ${stderr}`));
-    }, options.timeoutMs ?? 10000);
+      reject(new Error(`${path.basename(script)} ${args.join(' ')} did not exit within ${timeoutMs} ms; stdout: ${stdout}; stderr: ${stderr}`));
+    }, timeoutMs);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
@@ -51,6 +51,18 @@ export function runKv(args: string[], options: RunOptions = {}): Promise<KvRun> 
     child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
   });
+}
+
+/** This process's environment without its KV_* variables, plus `env` (undefined values left out). */
+function childEnv(env: Record<string, string | undefined>): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined && !name.startsWith('KV_')) result[name] = value;
+  }
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined) result[name] = value;
+  }
+  return result;
 }
 
 /** A running `kv` process: its output so far, and a way to stop it (SIGINT, as Ctrl-C). */
@@ -64,11 +76,7 @@ export interface KvProcess {
 
 /** Starts `kv ...args` and returns at once: for `kv watch`, which runs until interrupted. */
 export function startKv(args: string[], env: Record<string, string | undefined>): KvProcess {
-  const childEnv: Record<string, string> = {};
-  for (const [name, value] of Object.entries({ ...withoutKvEnv(), ...env })) {
-    if (value !== undefined) childEnv[name] = value;
-  }
-  const child = spawn(process.execPath, [KV_BIN, ...args], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [KV_BIN, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
@@ -93,10 +101,6 @@ export function startKv(args: string[], env: Record<string, string | undefined>)
       return { code, stdout, stderr };
     },
   };
-}
-
-function withoutKvEnv(): Record<string, string | undefined> {
-  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('KV_')));
 }
 
 /** A KV app on a fresh embedded store, listening on 127.0.0.1 at a port of its own. */
