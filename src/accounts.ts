@@ -34,6 +34,12 @@ export function hashApiKey(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
 }
 
+/** What an API key may be narrowed to beyond its scopes: a key prefix, an expiry time (epoch ms). */
+export interface ApiKeyRestrictions {
+  prefix?: string;
+  expiresAt?: number;
+}
+
 /**
  * A new key record for the account and its secret (generated unless given, as KV_BOOTSTRAP_API_KEY
  * is). The secret leaves the process only in the response that creates the key. `write` implies
@@ -44,6 +50,7 @@ export function newApiKey(
   scopes: readonly Scope[],
   name: string | null,
   secret = generateApiKeySecret(),
+  restrictions: ApiKeyRestrictions = {},
 ): { record: ApiKeyRecord; secret: string } {
   const record: ApiKeyRecord = {
     id: randomId('key'),
@@ -52,8 +59,43 @@ export function newApiKey(
     scopes: scopes.includes('write') ? ['read', 'write'] : ['read'],
     createdAt: Date.now(),
     hash: hashApiKey(secret),
+    ...(restrictions.prefix === undefined ? {} : { prefix: restrictions.prefix }),
+    ...(restrictions.expiresAt === undefined ? {} : { expiresAt: restrictions.expiresAt }),
   };
   return { record, secret };
+}
+
+/** True once the key's expiresAt has come: it is refused (401) from that millisecond on. */
+export function isApiKeyExpired(key: Pick<ApiKeyRecord, 'expiresAt'>, now = Date.now()): boolean {
+  return key.expiresAt !== undefined && now >= key.expiresAt;
+}
+
+/** True when a key restricted to `prefix` (null: none) may reach the item `key`. */
+export function keyInScope(prefix: string | null, key: string): boolean {
+  return prefix === null || key.startsWith(prefix);
+}
+
+/**
+ * The prefix a listing (list, watch, export) asked for with `requested`, narrowed to what a key
+ * restricted to `keyPrefix` may see: no request → the key's prefix; a request under the key's
+ * prefix → as asked; a request the key's prefix is under (e.g. "" or "a" for a key on "a/b") →
+ * the key's prefix. Null when the two do not overlap: that listing is forbidden.
+ */
+export function scopedListPrefix(keyPrefix: string | null, requested: string | undefined): string | null {
+  if (keyPrefix === null) return requested ?? '';
+  if (requested === undefined) return keyPrefix;
+  if (requested.startsWith(keyPrefix)) return requested;
+  if (keyPrefix.startsWith(requested)) return keyPrefix;
+  return null;
+}
+
+/**
+ * The `default` account cannot be deleted: first start creates it only when its id is free, so
+ * after a deletion every restart would create it again (with KV_BOOTSTRAP_API_KEY, or a new
+ * printed key) and its versions would start over. Its keys can be revoked and replaced instead.
+ */
+export function isDeletableAccount(id: string): boolean {
+  return id !== DEFAULT_ACCOUNT_ID;
 }
 
 /**

@@ -14,7 +14,7 @@ import {
 } from '../errors';
 import { applyMergePatch } from '../merge-patch';
 import type { CommitOp, CommitOutcome, Item, KvStore, WriteCondition } from '../store/types';
-import { authContext, requireScope } from './auth';
+import { authContext, requireKeysInScope, requireScope } from './auth';
 import { bodyFields, rawBody, readJsonBody, type JsonBody } from './body';
 import { deleteCondition, etag } from './conditions';
 import { checkItemKey, parseItemKey } from './item-key';
@@ -123,6 +123,8 @@ export function atomicRoutes(router: Router, deps: AtomicRoutesDeps): void {
     if (totalBytes > MAX_COMMIT_VALUE_BYTES) {
       throw invalidRequest([{ path: 'body.ops', message: `values add up to ${totalBytes} bytes as compact JSON; the limit is ${MAX_COMMIT_VALUE_BYTES}` }]);
     }
+    // Every check and every op within the key's prefix, or nothing applies.
+    requireKeysInScope(res, [...checks.map((check) => check.key), ...ops.map((op) => op.key)]);
     // One write per op: the middleware counted the first.
     await deps.limitWrites.charge(res, ops.length - 1);
 
@@ -145,6 +147,7 @@ export function atomicRoutes(router: Router, deps: AtomicRoutesDeps): void {
     const fields = bodyFields(readJsonBody(req, 2), { allowed: ['key', 'by', 'ttlSeconds'] }) as { key: string; by?: number; ttlSeconds?: number };
     validators.incrementBody('body', fields);
     const key = checkItemKey(fields.key, config.maxKeyBytes, 'body.key');
+    requireKeysInScope(res, [key]);
     const { accountId, limits } = authContext(res);
     const ttlMs = fields.ttlSeconds === undefined ? undefined : fields.ttlSeconds * 1000;
     const outcome = await store.commit(accountId, { checks: [], ops: [{ op: 'increment', key, by: fields.by ?? 1, ttlMs }], maxKeys: limits.maxKeys });
@@ -160,6 +163,7 @@ export function atomicRoutes(router: Router, deps: AtomicRoutesDeps): void {
     const fields = bodyFields(readJsonBody(req, 3), { allowed: ['keys'] }) as { keys: string[] };
     validators.batchGetBody('body', fields);
     const keys = fields.keys.map((key, i) => checkItemKey(key, config.maxKeyBytes, `keys[${i}]`));
+    requireKeysInScope(res, keys);
     // One read per key: the middleware counted the first.
     await deps.limitReads.charge(res, keys.length - 1);
     const items = await store.getItems(authContext(res).accountId, keys);
@@ -179,6 +183,7 @@ export function atomicRoutes(router: Router, deps: AtomicRoutesDeps): void {
 
   route('patchItem', requireScope('write'), deps.limitWrites.middleware, rawBody(maxPatchBodyBytes), async (req: Request, res) => {
     const key = parseItemKey(req.path.slice(ITEM_PREFIX_LENGTH), config.maxKeyBytes);
+    requireKeysInScope(res, [key]);
     validators.writeItemQuery('query', req.query);
     const patch = readJsonBody(req, MAX_VALUE_DEPTH, 'application/merge-patch+json').text;
     const condition = deleteCondition((req.query as { ifVersion?: string }).ifVersion, req.headers);

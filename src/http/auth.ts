@@ -4,7 +4,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Config } from '../config';
 import { effectiveLimits, type Limits } from '../limits';
 import { forbidden, unauthorized } from '../errors';
-import { hashApiKey } from '../accounts';
+import { hashApiKey, isApiKeyExpired, keyInScope, scopedListPrefix } from '../accounts';
 import type { Account, ApiKeyInfo, KvStore, Scope } from '../store/types';
 
 /** Who is calling: set on res.locals.auth by `authenticate`. */
@@ -12,13 +12,18 @@ export interface AuthContext {
   accountId: string;
   keyId: string;
   scopes: Scope[];
+  /** The key reaches only item keys starting with this; null: every key of the account. */
+  prefix: string | null;
+  /** When the key stops working (epoch ms); null: never. */
+  expiresAt: number | null;
   /** The account's effective limits: its overrides over the configured defaults. */
   limits: Limits;
 }
 
 /**
- * Lookups are cached this long. Revocation also reaches every replica over pub/sub at once; the TTL
- * bounds how stale a replica can be if it missed that message (e.g. while reconnecting).
+ * Lookups are cached this long (never past the key's expiresAt). Revocation and account deletion
+ * also reach every replica over pub/sub at once; the TTL bounds how stale a replica can be if it
+ * missed that message (e.g. while reconnecting).
  */
 const CACHE_TTL_MS = 500;
 const CACHE_MAX_ENTRIES = 10_000;
@@ -88,19 +93,52 @@ export class Authenticator {
     const cached = this.cache.get(hash);
     if (cached && cached.expires > Date.now()) return cached.auth;
     const found = await this.store.findApiKey(hash);
-    if (!found) {
+    const now = Date.now();
+    if (!found || isApiKeyExpired(found.apiKey, now)) {
       this.cache.delete(hash);
       return null;
     }
     const auth = toAuthContext(found.apiKey, found.account, this.config.limits);
     if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value as string);
-    this.cache.set(hash, { auth, expires: Date.now() + CACHE_TTL_MS });
+    // An entry lapses at the key's expiry at the latest, so no replica serves an expired key from it.
+    this.cache.set(hash, { auth, expires: Math.min(now + CACHE_TTL_MS, found.apiKey.expiresAt ?? Infinity) });
     return auth;
   }
 }
 
 function toAuthContext(apiKey: ApiKeyInfo, account: Account, defaults: Limits): AuthContext {
-  return { accountId: account.id, keyId: apiKey.id, scopes: apiKey.scopes, limits: effectiveLimits(defaults, account.limitOverrides) };
+  return {
+    accountId: account.id,
+    keyId: apiKey.id,
+    scopes: apiKey.scopes,
+    prefix: apiKey.prefix ?? null,
+    expiresAt: apiKey.expiresAt ?? null,
+    limits: effectiveLimits(defaults, account.limitOverrides),
+  };
+}
+
+/** The 403 of a key restricted to a prefix, for an item key (or listing) outside it. */
+const outsidePrefix = (prefix: string) => forbidden(`This API key reaches only keys starting with ${JSON.stringify(prefix)}.`);
+
+/**
+ * Throws 403 forbidden unless the request's key may reach every one of `keys` (all of them are
+ * checked before anything is read or written, so a refused request changes nothing).
+ */
+export function requireKeysInScope(res: Response, keys: Iterable<string>): void {
+  const { prefix } = authContext(res);
+  if (prefix === null) return;
+  for (const key of keys) if (!keyInScope(prefix, key)) throw outsidePrefix(prefix);
+}
+
+/**
+ * The prefix a listing (list, watch, export) reads: `requested` narrowed to the key's prefix (see
+ * scopedListPrefix); 403 forbidden when they do not overlap.
+ */
+export function listingPrefix(res: Response, requested: string | undefined): string {
+  const { prefix } = authContext(res);
+  const scoped = scopedListPrefix(prefix, requested);
+  if (scoped === null) throw outsidePrefix(prefix!);
+  return scoped;
 }
 
 /** Middleware: 403 forbidden unless the key has the scope. */

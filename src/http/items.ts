@@ -5,7 +5,7 @@ import type { Config } from '../config';
 import { invalidRequest, notFound, valueTooLarge } from '../errors';
 import { outcomeError } from '../store/outcomes';
 import type { Item, KvStore } from '../store/types';
-import { authContext, requireScope } from './auth';
+import { authContext, listingPrefix, requireKeysInScope, requireScope } from './auth';
 import { bodyFields, rawBody, readJsonBody } from './body';
 import { deleteCondition, etag, ifNoneMatchHits, putCondition } from './conditions';
 import { parseItemKey } from './item-key';
@@ -73,6 +73,7 @@ export function itemRoutes(router: Router, deps: ItemRoutesDeps): void {
   // instead of adding up; a limited request's read is simply dropped.
   const prefetchItem: RequestHandler = (req, res, next) => {
     const key = itemKey(req);
+    requireKeysInScope(res, [key]);
     const read = store.getItem(authContext(res).accountId, key);
     read.catch(() => undefined);
     res.locals.item = read;
@@ -97,6 +98,7 @@ export function itemRoutes(router: Router, deps: ItemRoutesDeps): void {
 
   route('putItem', requireScope('write'), deps.limitWrites.middleware, rawBody(maxBodyBytes), async (req, res) => {
     const key = itemKey(req);
+    requireKeysInScope(res, [key]);
     validators.writeItemQuery('query', req.query);
     const body = readJsonBody(req, MAX_VALUE_DEPTH + 1);
     const fields = bodyFields(body, { asText: ['value'], allowed: putFieldNames });
@@ -122,6 +124,7 @@ export function itemRoutes(router: Router, deps: ItemRoutesDeps): void {
 
   route('deleteItem', requireScope('write'), deps.limitWrites.middleware, async (req, res) => {
     const key = itemKey(req);
+    requireKeysInScope(res, [key]);
     validators.writeItemQuery('query', req.query);
     const condition = deleteCondition((req.query as { ifVersion?: string }).ifVersion, req.headers);
     const outcome = await store.deleteItem(authContext(res).accountId, key, condition);
@@ -133,7 +136,8 @@ export function itemRoutes(router: Router, deps: ItemRoutesDeps): void {
     const query = { ...req.query } as { prefix?: string; limit?: number; cursor?: string; values?: boolean };
     validators.listItemsQuery('query', query);
     const page = await store.listItems(authContext(res).accountId, {
-      prefix: query.prefix ?? '',
+      // A key restricted to a prefix lists only under it.
+      prefix: listingPrefix(res, query.prefix),
       limit: query.limit ?? 100,
       after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
       values: query.values === true ? { maxBytes: LIST_VALUES_MAX_BYTES } : undefined,

@@ -4,9 +4,10 @@ import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import type { RequestHandler, Response, Router } from 'express';
 import type { Config } from '../config';
-import { AppError, invalidJson, invalidRequest, quotaExceeded, unsupportedMediaType, valueTooLarge } from '../errors';
+import { AppError, forbidden, invalidJson, invalidRequest, quotaExceeded, unsupportedMediaType, valueTooLarge } from '../errors';
+import { keyInScope } from '../accounts';
 import type { KvStore, SetOutcome, SetRequest } from '../store/types';
-import { authContext, requireScope } from './auth';
+import { authContext, listingPrefix, requireScope } from './auth';
 import { isMediaType } from './body';
 import { deadline } from './deadline';
 import { checkItemKey } from './item-key';
@@ -126,11 +127,13 @@ export function transferRoutes(router: Router, deps: TransferRoutesDeps): void {
     const query = { ...req.query } as { prefix?: string };
     validators.exportQuery('query', query);
     const { accountId } = authContext(res);
+    // A key restricted to a prefix exports only under it.
+    const prefix = listingPrefix(res, query.prefix);
     // A stream lasts as long as the account is large; each store call keeps its own time-out.
     deadline(res).pause();
     // Paging by key, each page starting after the last key sent: a key that exists for the whole
     // export is on exactly one page, whatever is written meanwhile.
-    let page = await store.listItems(accountId, { prefix: query.prefix ?? '', limit: EXPORT_PAGE_KEYS, values: { maxBytes: EXPORT_PAGE_BYTES } });
+    let page = await store.listItems(accountId, { prefix, limit: EXPORT_PAGE_KEYS, values: { maxBytes: EXPORT_PAGE_BYTES } });
     res.statusCode = 200;
     res.setHeader('Content-Type', 'application/x-ndjson; charset=utf-8');
     res.setHeader('Cache-Control', 'no-store');
@@ -139,7 +142,7 @@ export function transferRoutes(router: Router, deps: TransferRoutesDeps): void {
       if (text !== '' && !(await write(res, text))) return;
       if (page.nextAfter === null) break;
       page = await store.listItems(accountId, {
-        prefix: query.prefix ?? '',
+        prefix,
         limit: EXPORT_PAGE_KEYS,
         after: page.nextAfter,
         values: { maxBytes: EXPORT_PAGE_BYTES },
@@ -202,7 +205,9 @@ export function transferRoutes(router: Router, deps: TransferRoutesDeps): void {
       throw unsupportedMediaType(`The Content-Encoding "${encoding.slice(0, 32)}" is not supported; send identity, gzip, deflate or br.`);
     }
     const overwrite = query.mode === 'overwrite';
-    const { accountId, limits } = authContext(res);
+    const { accountId, limits, prefix } = authContext(res);
+    // A key restricted to a prefix: a line for a key outside it fails alone, like any bad line.
+    const outsidePrefix = () => forbidden(`This API key reaches only keys starting with ${JSON.stringify(prefix)}.`);
     deadline(res).pause();
 
     const report = { created: 0, replaced: 0, skipped: 0, failed: [] as { line: number; error: { code: string; message: string } }[] };
@@ -269,6 +274,7 @@ export function transferRoutes(router: Router, deps: TransferRoutesDeps): void {
         if (bytes.every((byte) => byte === 0x20 || byte === 0x09 || byte === 0x0d)) continue;
         const parsed = parseLine(number, bytes);
         if (parsed instanceof AppError) record(number, parsed);
+        else if (!keyInScope(prefix, parsed.key)) record(number, outsidePrefix());
         else batch.push(parsed);
         if (batch.length >= IMPORT_BATCH_LINES) await flush();
       }

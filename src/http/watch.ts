@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { notFound, invalidRequest, rateLimited } from '../errors';
 import type { Change, KvStore } from '../store/types';
-import { authContext } from './auth';
+import { authContext, listingPrefix } from './auth';
 import { deadline } from './deadline';
 import type { AccountLimiter } from './rate-limits';
 import { bindRoutes } from './routes';
@@ -24,6 +24,8 @@ const PAGE = 1000;
 const MAX_BUFFERED_BYTES = 1024 * 1024;
 /** How often each watched account's expired keys are collected and its log read regardless of wake-ups. */
 const ACCOUNT_TICK_MS = 1000;
+/** The longest delay setTimeout takes. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** A watcher's slot lapses after this many heartbeats without renewal (a replica that died). */
 const LEASE_HEARTBEATS = 3;
 
@@ -291,13 +293,22 @@ export function watchRoutes(router: Router, deps: WatchRoutesDeps): void {
     if (since !== undefined && !store.isCursor(since)) {
       throw invalidRequest([{ path: header ? 'header.Last-Event-ID' : 'query.since', message: 'is not a cursor this API sent' }]);
     }
-    const { accountId } = authContext(res);
+    const { accountId, expiresAt } = authContext(res);
+    // A key restricted to a prefix watches only under it.
+    const prefix = listingPrefix(res, query.prefix);
     const id = randomUUID();
     if (!(await store.acquireWatcher(accountId, id, config.watchersPerAccount, hub.leaseMs))) {
       res.setHeader('Retry-After', '1');
       throw rateLimited(1, `This account has ${config.watchersPerAccount} open watches, its maximum; close one or retry later.`);
     }
     res.once('close', () => void store.releaseWatcher(accountId, id).catch(() => undefined));
+    // A key that expires ends its streams then, as if the replica drained: a resume is refused (401).
+    // (Past setTimeout's range, about 24 days away, the stream is left to end some other way.)
+    if (expiresAt !== null && expiresAt - Date.now() < MAX_TIMER_MS) {
+      const ending = setTimeout(() => res.end(), Math.max(0, expiresAt - Date.now()));
+      ending.unref();
+      res.once('close', () => clearTimeout(ending));
+    }
     // A stream lasts as long as the client stays: no request deadline.
     deadline(res).pause();
     res.writeHead(200, {
@@ -308,6 +319,6 @@ export function watchRoutes(router: Router, deps: WatchRoutesDeps): void {
     });
     // How long a browser's EventSource waits before reconnecting.
     res.write('retry: 1000\n\n');
-    await hub.add({ id, res, accountId, prefix: query.prefix ?? '', values: query.values === true }, since);
+    await hub.add({ id, res, accountId, prefix, values: query.values === true }, since);
   });
 }

@@ -21,6 +21,8 @@ const TIMED: AsyncMethods<KvStore>[] = [
   'listApiKeys',
   'findApiKey',
   'revokeApiKey',
+  'listAccounts',
+  'deleteAccount',
   'ping',
 ];
 

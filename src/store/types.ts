@@ -168,9 +168,21 @@ export interface ApiKeyRecord {
   createdAt: number;
   /** Hex SHA-256 of the secret; the lookup key. */
   hash: string;
+  /** Absent: the key reaches every key of its account; set: only keys starting with it. */
+  prefix?: string;
+  /** Absent: the key never expires; set (epoch ms): refused from that time on. */
+  expiresAt?: number;
 }
 
 export type ApiKeyInfo = Omit<ApiKeyRecord, 'hash'>;
+
+/** A page of accounts in byte order of their ids. */
+export interface AccountPage {
+  /** May hold fewer than the limit (an account deleted while the page was read) and still have a next page. */
+  accounts: Account[];
+  /** The id to pass as `after` for the next page, or null when there are no more accounts. */
+  nextAfter: string | null;
+}
 
 /** What a replica must forget from its caches; `all` after the store may have missed messages. */
 export type Invalidation = { kind: 'apiKey'; hash: string } | { kind: 'account'; id: string } | { kind: 'all' };
@@ -241,7 +253,22 @@ export interface KvStore {
   findApiKey(hash: string): Promise<{ apiKey: ApiKeyInfo; account: Account } | null>;
   /** Removes the key for good; false when there is no such key. Every replica is told (see onInvalidate). */
   revokeApiKey(keyId: string): Promise<boolean>;
-  /** Called, on every replica, when a key is revoked or an account's limits change. Returns an unsubscribe. */
+  /**
+   * Accounts in byte order of their ids, after `after` (exclusive), at most `limit` of them. An
+   * account being deleted is not listed. A page may hold fewer than `limit` and still have a next one.
+   */
+  listAccounts(request: { after?: string; limit: number }): Promise<AccountPage>;
+  /**
+   * Deletes the account: first marks it deleted (getAccount and findApiKey no longer find it, its
+   * API keys stop working, every replica is told with an `account` invalidation), then removes its
+   * API keys, its items, its change log and its version and expiry bookkeeping in bounded batches
+   * (a large account never blocks the backend), and last its record. False when there is no such
+   * account. If it fails midway (throws), the account stays marked and a later call on the same id
+   * finishes the removal. Not guaranteed: a write whose key was authenticated before the mark and
+   * that reaches the store after the removal is left behind, unreachable (no key can reach it).
+   */
+  deleteAccount(id: string): Promise<boolean>;
+  /** Called, on every replica, when a key is revoked or an account's limits change or it is deleted. Returns an unsubscribe. */
   onInvalidate(listener: (event: Invalidation) => void): () => void;
 
   /** Resolves when the backend answers; throws StoreUnavailableError otherwise. */

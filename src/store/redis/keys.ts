@@ -55,6 +55,21 @@ export class RedisKeys {
     return `${this.prefix}:{admin}:accountkeys:${accountId}`;
   }
 
+  /** Zset of every account id, every score 0: the admin listing, in byte order of the ids. */
+  accounts(): string {
+    return `${this.prefix}:{admin}:accounts`;
+  }
+
+  /** Set once the accounts made before the listing existed have been added to `accounts()`. */
+  accountsIndexed(): string {
+    return `${this.prefix}:{admin}:accounts-indexed`;
+  }
+
+  /** SCAN pattern of every account record (glob characters of the prefix escaped). */
+  accountPattern(): string {
+    return `${this.prefix.replace(/[*?[\]\\]/g, '\\$&')}:{admin}:account:*`;
+  }
+
   /** Zset of the account's open watches (leases), shared by the replicas for the per-account cap. */
   watchers(accountId: string): string {
     return `${this.account_(accountId)}:watchers`;

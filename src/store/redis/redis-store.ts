@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 import Redis, { Cluster } from 'ioredis';
 import type {
   Account,
+  AccountPage,
   ApiKeyInfo,
   ApiKeyRecord,
   Change,
@@ -37,6 +38,8 @@ const CURSOR = /^\d{1,20}-\d{1,20}$/;
 
 /** Expired index entries collected per script call: bounded work, amortised over writes and reads. */
 const SWEEP_BATCH = 100;
+/** Items of a deleted account removed per script call. */
+const PURGE_BATCH = 500;
 
 export interface RedisStoreOptions {
   connection: RedisConnection;
@@ -429,6 +432,7 @@ export class RedisStore implements KvStore {
         this.keys.apiKey(firstKey.hash),
         this.keys.apiKeyId(firstKey.id),
         this.keys.accountApiKeys(account.id),
+        this.keys.accounts(),
         account.id,
         account.name ?? '',
         account.createdAt,
@@ -437,6 +441,8 @@ export class RedisStore implements KvStore {
         firstKey.name ?? '',
         firstKey.scopes.join(','),
         firstKey.createdAt,
+        firstKey.prefix ?? '',
+        firstKey.expiresAt ?? '',
         ...overrides,
       ),
     );
@@ -469,6 +475,8 @@ export class RedisStore implements KvStore {
         key.name ?? '',
         key.scopes.join(','),
         key.createdAt,
+        key.prefix ?? '',
+        key.expiresAt ?? '',
       ),
     );
     return created === 1;
@@ -504,6 +512,89 @@ export class RedisStore implements KvStore {
     );
     if (revoked === 0) return false;
     await this.publish({ kind: 'apiKey', hash: ref.hash });
+    return true;
+  }
+
+  async listAccounts(request: { after?: string; limit: number }): Promise<AccountPage> {
+    await this.indexAccountsOnce();
+    const start = request.after === undefined ? '-' : `(${request.after}`;
+    // One more than the page: whether there is a next page is known without another call.
+    const ids = await this.run(() => this.client.zrangebylex(this.keys.accounts(), start, '+', 'LIMIT', 0, request.limit + 1));
+    const page = ids.slice(0, request.limit);
+    // Every record carries the {admin} tag: one pipeline to one node, one round trip.
+    const pipeline = this.client.pipeline();
+    for (const id of page) pipeline.hgetall(this.keys.account(id));
+    const replies = page.length === 0 ? [] : await this.run(() => pipeline.exec());
+    const accounts: Account[] = [];
+    for (const [error, fields] of replies ?? []) {
+      if (error) throw toStoreError(error);
+      const account = parseAccount(fields as Record<string, string>);
+      if (account) accounts.push(account);
+    }
+    return { accounts, nextAfter: ids.length > request.limit ? page[page.length - 1] : null };
+  }
+
+  /**
+   * Accounts made before the listing existed are not in its index: the first listing of a store
+   * adds them (SCAN of every primary for account records; a marker says it was done, so it runs
+   * once per store, and again harmlessly when replicas race to it). Accounts created meanwhile are
+   * indexed by createAccount itself.
+   */
+  private async indexAccountsOnce(): Promise<void> {
+    if (this.accountsIndexed) return;
+    if ((await this.run(() => this.client.exists(this.keys.accountsIndexed()))) === 0) {
+      const recordPrefix = this.keys.account('');
+      for (const node of primaries(this.client)) {
+        let cursor = '0';
+        do {
+          const [next, found] = await this.run(() => node.scan(cursor, 'MATCH', this.keys.accountPattern(), 'COUNT', 1000));
+          cursor = next;
+          const ids = found.filter((name) => name.startsWith(recordPrefix)).map((name) => name.slice(recordPrefix.length));
+          if (ids.length > 0) {
+            await this.run(() =>
+              this.client.indexAccounts(1 + ids.length, this.keys.accounts(), ...ids.map((id) => this.keys.account(id)), ...ids),
+            );
+          }
+        } while (cursor !== '0');
+      }
+      await this.run(() => this.client.set(this.keys.accountsIndexed(), '1'));
+    }
+    this.accountsIndexed = true;
+  }
+
+  private accountsIndexed = false;
+
+  async deleteAccount(id: string): Promise<boolean> {
+    const marked = await this.run(() => this.client.markAccountDeleted(this.keys.account(id), this.keys.accounts(), id, Date.now()));
+    if (marked === 0) return false;
+    // Its keys are refused from here on: replicas drop what they cached of the account.
+    await this.publish({ kind: 'account', id });
+
+    // No key can be added to an account marked deleted, so this list is complete.
+    const apiKeys = await this.run(() => this.client.hgetall(this.keys.accountApiKeys(id)));
+    for (const [keyId, hash] of Object.entries(apiKeys)) {
+      await this.run(() => this.client.revokeApiKey(this.keys.apiKeyId(keyId), this.keys.apiKey(hash), this.keys.accountApiKeys(id), keyId, hash));
+    }
+
+    // The items, a batch per call, so Redis serves everything else in between.
+    for (;;) {
+      const members = await this.run(() => this.client.zrange(this.keys.index(id), 0, PURGE_BATCH - 1));
+      const left = await this.run(() =>
+        this.client.purgeItems(
+          6 + members.length,
+          this.keys.index(id),
+          this.keys.expiry(id),
+          this.keys.expiryVersions(id),
+          this.keys.versions(id),
+          this.keys.changeLog(id),
+          this.keys.watchers(id),
+          ...members.map((key) => this.keys.item(id, key)),
+          ...members,
+        ),
+      );
+      if (left === 0) break;
+    }
+    await this.run(() => this.client.del(this.keys.account(id), this.keys.accountApiKeys(id)));
     return true;
   }
 
@@ -557,8 +648,9 @@ export function lexRange(prefix: string, after: string | undefined): { start: st
   return { start: prefix === '' ? '-' : `[${prefix}`, stop };
 }
 
+/** The account of a record, or null when there is none or it is being deleted. */
 function parseAccount(fields: Record<string, string>): Account | null {
-  if (!fields.id) return null;
+  if (!fields.id || fields.deleting !== undefined) return null;
   const limitOverrides: LimitOverrides = {};
   for (const name of LIMIT_NAMES) {
     const value = fields[`limit:${name}`];
@@ -575,5 +667,7 @@ function parseApiKey(fields: Record<string, string>): ApiKeyInfo | null {
     name: fields.name || null,
     scopes: fields.scopes.split(',') as Scope[],
     createdAt: Number(fields.createdAt),
+    ...(fields.prefix === undefined ? {} : { prefix: fields.prefix }),
+    ...(fields.expiresAt === undefined ? {} : { expiresAt: Number(fields.expiresAt) }),
   };
 }

@@ -44,14 +44,32 @@ export const SCRIPT_SIGNATURES = {
     rest: { of: 'keys', name: 'item' },
   },
   createAccount: {
-    keys: ['account', 'apiKey', 'apiKeyId', 'accountKeys'],
-    args: ['accountId', 'accountName', 'accountCreatedAt', 'keyId', 'keyHash', 'keyName', 'keyScopes', 'keyCreatedAt'],
+    keys: ['account', 'apiKey', 'apiKeyId', 'accountKeys', 'accounts'],
+    args: [
+      'accountId',
+      'accountName',
+      'accountCreatedAt',
+      'keyId',
+      'keyHash',
+      'keyName',
+      'keyScopes',
+      'keyCreatedAt',
+      'keyPrefix',
+      'keyExpiresAt',
+    ],
     rest: { of: 'args', name: 'overrides' },
   },
   createApiKey: {
     keys: ['account', 'apiKey', 'apiKeyId', 'accountKeys'],
-    args: ['accountId', 'keyId', 'keyHash', 'keyName', 'keyScopes', 'keyCreatedAt'],
+    args: ['accountId', 'keyId', 'keyHash', 'keyName', 'keyScopes', 'keyCreatedAt', 'keyPrefix', 'keyExpiresAt'],
   },
+  markAccountDeleted: { keys: ['account', 'accounts'], args: ['accountId', 'now'] },
+  purgeItems: {
+    keys: ['index', 'expiry', 'expiryVersions', 'versions', 'log', 'watchers'],
+    args: [],
+    rest: { of: 'keys', name: 'item' },
+  },
+  indexAccounts: { keys: ['accounts'], args: [], rest: { of: 'keys', name: 'account' } },
   revokeApiKey: { keys: ['apiKeyId', 'apiKey', 'accountKeys'], args: ['keyId', 'keyHash'] },
   updateAccountLimits: { keys: ['account'], args: [], rest: { of: 'args', name: 'overrides' } },
   reserveAuthCheck: { keys: ['failures', 'checking'], args: ['limit', 'token', 'holdMs'] },
@@ -77,6 +95,9 @@ export const STORE_SCRIPTS = [
   'createApiKey',
   'revokeApiKey',
   'updateAccountLimits',
+  'markAccountDeleted',
+  'purgeItems',
+  'indexAccounts',
 ] as const satisfies readonly ScriptName[];
 
 /**
@@ -101,6 +122,9 @@ interface ScriptReplies {
   createApiKey: number;
   revokeApiKey: number;
   updateAccountLimits: number;
+  markAccountDeleted: number;
+  purgeItems: number;
+  indexAccounts: number;
   reserveAuthCheck: number[];
   releaseAuthCheck: number;
   addRateLimitHits: number;

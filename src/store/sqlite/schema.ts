@@ -1,7 +1,7 @@
 // The embedded store's tables. Keys are BLOBs of UTF-8 so SQLite orders them byte by byte.
 
 /** Bumped when the tables change; a database from a newer KV is refused rather than misread. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS items (
@@ -47,13 +47,15 @@ CREATE TABLE IF NOT EXISTS change_trims (
   trimmed_upto INTEGER NOT NULL
 );
 
+-- deleting_at (schema 4): set when a deletion starts; the row goes once the account's data has.
 CREATE TABLE IF NOT EXISTS accounts (
   id TEXT PRIMARY KEY,
   name TEXT,
   created_at INTEGER NOT NULL,
   max_keys INTEGER,
   reads_per_second INTEGER,
-  writes_per_second INTEGER
+  writes_per_second INTEGER,
+  deleting_at INTEGER
 );
 
 -- API keys by the SHA-256 of their secret; the secret itself is never stored.
@@ -63,7 +65,10 @@ CREATE TABLE IF NOT EXISTS api_keys (
   account_id TEXT NOT NULL REFERENCES accounts (id),
   name TEXT,
   scopes TEXT NOT NULL,
-  created_at INTEGER NOT NULL
+  created_at INTEGER NOT NULL,
+  -- Schema 4: the key reaches only keys starting with prefix; it is refused from expires_at on.
+  prefix TEXT,
+  expires_at INTEGER
 );
 CREATE INDEX IF NOT EXISTS api_keys_account ON api_keys (account_id);
 `;
@@ -76,3 +81,14 @@ CREATE INDEX IF NOT EXISTS api_keys_account ON api_keys (account_id);
 export const UPGRADES: Record<number, string> = {
   2: 'DROP TABLE IF EXISTS changes; DROP TABLE IF EXISTS change_trims;',
 };
+
+/**
+ * Columns added to existing tables after they were first made (schema 4: API key prefixes and
+ * expiry, the mark of an account being deleted). CREATE TABLE IF NOT EXISTS leaves an older table
+ * as it is, so after SCHEMA each is added where it is missing.
+ */
+export const ADDED_COLUMNS: readonly { table: string; column: string; type: string }[] = [
+  { table: 'api_keys', column: 'prefix', type: 'TEXT' },
+  { table: 'api_keys', column: 'expires_at', type: 'INTEGER' },
+  { table: 'accounts', column: 'deleting_at', type: 'INTEGER' },
+];

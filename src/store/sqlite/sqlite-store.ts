@@ -9,6 +9,7 @@ import { StoreUnavailableError } from '../../errors';
 import { CHANGE_LOG_RETENTION, MAX_SAFE_COUNTER } from '../types';
 import type {
   Account,
+  AccountPage,
   ApiKeyInfo,
   ApiKeyRecord,
   Change,
@@ -28,7 +29,7 @@ import type {
   SetRequest,
   WriteCondition,
 } from '../types';
-import { SCHEMA, SCHEMA_VERSION, UPGRADES } from './schema';
+import { ADDED_COLUMNS, SCHEMA, SCHEMA_VERSION, UPGRADES } from './schema';
 
 export const DATABASE_FILE = 'kv.sqlite';
 
@@ -36,6 +37,8 @@ export const DATABASE_FILE = 'kv.sqlite';
 const SWEEP_BATCH = 100;
 const BACKGROUND_SWEEP_BATCH = 1000;
 const BACKGROUND_SWEEP_MS = 1000;
+/** Rows of a deleted account removed per transaction. */
+const PURGE_BATCH = 1000;
 /**
  * A write sweeps its account's expired rows at most this often: counts and reads never depend on
  * the sweep (they skip expired rows), so it is housekeeping, and one DELETE per write would be a
@@ -93,6 +96,7 @@ interface AccountRow {
   max_keys: number | null;
   reads_per_second: number | null;
   writes_per_second: number | null;
+  deleting_at: number | null;
 }
 
 interface ApiKeyRow {
@@ -101,6 +105,8 @@ interface ApiKeyRow {
   name: string | null;
   scopes: string;
   created_at: number;
+  prefix: string | null;
+  expires_at: number | null;
 }
 
 export interface SqliteStoreOptions {
@@ -179,6 +185,10 @@ export class SqliteStore implements KvStore {
       for (let from = version; from < SCHEMA_VERSION; from++) if (UPGRADES[from]) this.db.exec(UPGRADES[from]);
     }
     this.db.exec(SCHEMA);
+    for (const { table, column, type } of ADDED_COLUMNS) {
+      const columns = this.db.pragma(`table_info(${table})`) as { name: string }[];
+      if (!columns.some((existing) => existing.name === column)) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+    }
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     this.statements = this.prepare();
     this.changeLog = options.changeLog ?? true;
@@ -256,14 +266,32 @@ export class SqliteStore implements KvStore {
         `INSERT INTO accounts (id, name, created_at, max_keys, reads_per_second, writes_per_second)
          VALUES (@id, @name, @createdAt, @maxKeys, @readsPerSecond, @writesPerSecond) ON CONFLICT (id) DO NOTHING`,
       ),
-      getAccount: db.prepare<[string], AccountRow>('SELECT * FROM accounts WHERE id = ?'),
-      insertApiKey: db.prepare(
-        `INSERT INTO api_keys (hash, id, account_id, name, scopes, created_at)
-         VALUES (@hash, @id, @accountId, @name, @scopes, @createdAt)`,
+      /** An account being deleted is not found. */
+      getAccount: db.prepare<[string], AccountRow>('SELECT * FROM accounts WHERE id = ? AND deleting_at IS NULL'),
+      listAccounts: db.prepare<[string, number], AccountRow>(
+        'SELECT * FROM accounts WHERE id > ? AND deleting_at IS NULL ORDER BY id LIMIT ?',
       ),
-      findApiKey: db.prepare<[string], ApiKeyRow>('SELECT id, account_id, name, scopes, created_at FROM api_keys WHERE hash = ?'),
+      markAccountDeleted: db.prepare<[number, string]>('UPDATE accounts SET deleting_at = coalesce(deleting_at, ?) WHERE id = ?'),
+      deleteAccountKeys: db.prepare<[string]>('DELETE FROM api_keys WHERE account_id = ?'),
+      purgeItems: db.prepare<[string, number]>(
+        'DELETE FROM items WHERE rowid IN (SELECT rowid FROM items WHERE account_id = ? LIMIT ?)',
+      ),
+      purgeChanges: db.prepare<[string, string, number]>(
+        'DELETE FROM changes WHERE account_id = ? AND seq IN (SELECT seq FROM changes WHERE account_id = ? ORDER BY seq LIMIT ?)',
+      ),
+      hasItems: db.prepare<[string], { found: number }>('SELECT 1 AS found FROM items WHERE account_id = ? LIMIT 1'),
+      forgetItemAccount: db.prepare<[string]>('DELETE FROM item_accounts WHERE account_id = ?'),
+      forgetChangeTrims: db.prepare<[string]>('DELETE FROM change_trims WHERE account_id = ?'),
+      forgetAccount: db.prepare<[string]>('DELETE FROM accounts WHERE id = ?'),
+      insertApiKey: db.prepare(
+        `INSERT INTO api_keys (hash, id, account_id, name, scopes, created_at, prefix, expires_at)
+         VALUES (@hash, @id, @accountId, @name, @scopes, @createdAt, @prefix, @expiresAt)`,
+      ),
+      findApiKey: db.prepare<[string], ApiKeyRow>(
+        'SELECT id, account_id, name, scopes, created_at, prefix, expires_at FROM api_keys WHERE hash = ?',
+      ),
       listApiKeys: db.prepare<[string], ApiKeyRow>(
-        'SELECT id, account_id, name, scopes, created_at FROM api_keys WHERE account_id = ? ORDER BY created_at, id',
+        'SELECT id, account_id, name, scopes, created_at, prefix, expires_at FROM api_keys WHERE account_id = ? ORDER BY created_at, id',
       ),
       revokeApiKey: db.prepare<[string], { hash: string }>('DELETE FROM api_keys WHERE id = ? RETURNING hash'),
       countAll: db.prepare<[number], { n: number }>(
@@ -580,7 +608,9 @@ export class SqliteStore implements KvStore {
     const update = this.db.transaction((): AccountRow | undefined => {
       if (names.length > 0) {
         const assignments = names.map((name) => `${LIMIT_COLUMNS[name]} = ?`).join(', ');
-        this.db.prepare(`UPDATE accounts SET ${assignments} WHERE id = ?`).run(...names.map((name) => patch[name] ?? null), id);
+        this.db
+          .prepare(`UPDATE accounts SET ${assignments} WHERE id = ? AND deleting_at IS NULL`)
+          .run(...names.map((name) => patch[name] ?? null), id);
       }
       return this.statements.getAccount.get(id);
     });
@@ -614,6 +644,53 @@ export class SqliteStore implements KvStore {
     const revoked = this.run(() => this.statements.revokeApiKey.get(keyId));
     if (!revoked) return false;
     this.invalidations.emit('invalidate', { kind: 'apiKey', hash: revoked.hash } satisfies Invalidation);
+    return true;
+  }
+
+  async listAccounts(request: { after?: string; limit: number }): Promise<AccountPage> {
+    // One more than the page: whether there is a next page is known without another query.
+    const rows = this.run(() => this.statements.listAccounts.all(request.after ?? '', request.limit + 1));
+    const page = rows.slice(0, request.limit).map(toAccount);
+    return { accounts: page, nextAfter: rows.length > request.limit ? page[page.length - 1].id : null };
+  }
+
+  /**
+   * Not one transaction, unlike every other write here: an account of a million items would hold
+   * the write lock (and this process's event loop) for seconds. The mark and the keys go first in
+   * one transaction; then items and changes a batch per transaction, yielding to other work in
+   * between; the account's row goes last, once no item is left.
+   */
+  async deleteAccount(id: string): Promise<boolean> {
+    const s = this.statements;
+    const mark = this.db.transaction((): boolean => {
+      if (s.markAccountDeleted.run(Date.now(), id).changes === 0) return false;
+      s.deleteAccountKeys.run(id);
+      return true;
+    });
+    if (!this.run(() => mark.immediate())) return false;
+    this.invalidations.emit('invalidate', { kind: 'account', id } satisfies Invalidation);
+
+    const purgeItems = this.db.transaction((): number => {
+      const removed = s.purgeItems.run(id, PURGE_BATCH).changes;
+      if (removed > 0) s.addRows.run(-removed, id);
+      return removed;
+    });
+    const purgeChanges = this.db.transaction((): number => s.purgeChanges.run(id, id, PURGE_BATCH).changes);
+    const forget = this.db.transaction((): boolean => {
+      // A write authenticated before the mark may have landed meanwhile: collect it first.
+      if (s.hasItems.get(id)) return false;
+      s.forgetItemAccount.run(id);
+      s.forgetChangeTrims.run(id);
+      s.forgetAccount.run(id);
+      return true;
+    });
+    for (;;) {
+      while (this.run(() => purgeItems.immediate()) > 0) await yieldToOthers();
+      while (this.run(() => purgeChanges.immediate()) > 0) await yieldToOthers();
+      if (this.run(() => forget.immediate())) break;
+    }
+    this.sweptAt.delete(id);
+    this.sinceTrim.delete(id);
     return true;
   }
 
@@ -749,6 +826,8 @@ export class SqliteStore implements KvStore {
       name: key.name,
       scopes: key.scopes.join(','),
       createdAt: key.createdAt,
+      prefix: key.prefix ?? null,
+      expiresAt: key.expiresAt ?? null,
     });
   }
 
@@ -777,5 +856,16 @@ function toAccount(row: AccountRow): Account {
 }
 
 function toApiKey(row: ApiKeyRow): ApiKeyInfo {
-  return { id: row.id, accountId: row.account_id, name: row.name, scopes: row.scopes.split(',') as Scope[], createdAt: row.created_at };
+  return {
+    id: row.id,
+    accountId: row.account_id,
+    name: row.name,
+    scopes: row.scopes.split(',') as Scope[],
+    createdAt: row.created_at,
+    ...(row.prefix === null ? {} : { prefix: row.prefix }),
+    ...(row.expires_at === null ? {} : { expiresAt: row.expires_at }),
+  };
 }
+
+/** Lets the event loop serve other requests between two batches of a long deletion. */
+const yieldToOthers = () => new Promise<void>((resolve) => setImmediate(resolve));
