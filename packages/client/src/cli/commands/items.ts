@@ -149,7 +149,8 @@ const usage: Command = {
       return ExitCode.ok;
     }
     const rows = [['keys', String(data.keys)], ...Object.entries(data.limits).map(([name, value]) => [name, String(value)])];
-    await out.line(rows.map(([name, value]) => `${name.padEnd(16)}${value}`).join('\n'));
+    const width = Math.max(...rows.map(([name]) => name.length)) + 2;
+    await out.line(rows.map(([name, value]) => `${name.padEnd(width)}${value}`).join('\n'));
     return ExitCode.ok;
   },
 };
