@@ -2,21 +2,31 @@
 
 import { Router, type RequestHandler } from 'express';
 import type { Config } from '../config';
-import { AppError, adminUnauthorized, notFound } from '../errors';
-import { ACCOUNT_ID, isAdminToken, KEY_ID, newApiKey, randomId } from '../accounts';
+import { AppError, adminUnauthorized, invalidRequest, notFound } from '../errors';
+import { ACCOUNT_ID, isAdminToken, isDeletableAccount, KEY_ID, newApiKey, randomId, type ApiKeyRestrictions } from '../accounts';
 import type { LimitOverrides, LimitsPatch } from '../limits';
 import type { KvStore, Scope } from '../store/types';
 import { bearerToken } from './auth';
 import { bodyFields, rawBody, readJsonBody } from './body';
-import { bindRoutes } from './routes';
+import { deadline } from './deadline';
+import { checkItemKey } from './item-key';
+import { bindRoutes, findOperation, type BindRoute } from './routes';
 import type { Validators } from './schemas';
 import { accountView, apiKeyView } from './views';
 
 export interface AdminRoutesDeps {
-  config: Pick<Config, 'adminToken' | 'limits'>;
+  config: Pick<Config, 'adminToken' | 'limits' | 'maxKeyBytes'>;
   store: Pick<
     KvStore,
-    'createAccount' | 'getAccount' | 'updateAccountLimits' | 'createApiKey' | 'listApiKeys' | 'revokeApiKey' | 'countKeys'
+    | 'createAccount'
+    | 'getAccount'
+    | 'updateAccountLimits'
+    | 'createApiKey'
+    | 'listApiKeys'
+    | 'revokeApiKey'
+    | 'countKeys'
+    | 'listAccounts'
+    | 'deleteAccount'
   >;
   validators: Validators;
   limitAuthFailures: RequestHandler;
@@ -28,11 +38,58 @@ const ADMIN_BODY_DEPTH = 4;
 const accountNotFound = () => new AppError('not_found', 'No such account.');
 const keyNotFound = () => new AppError('not_found', 'No such API key.');
 
+/** The listing's cursor: the last account id of the page, base64url, so it reads as opaque. */
+function encodeAccountCursor(id: string): string {
+  return Buffer.from(id, 'utf8').toString('base64url');
+}
+
+function decodeAccountCursor(cursor: string): string {
+  const id = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!ACCOUNT_ID.test(id) || encodeAccountCursor(id) !== cursor) {
+    throw invalidRequest([{ path: 'query.cursor', message: 'is not a cursor this API returned' }]);
+  }
+  return id;
+}
+
+/**
+ * A new key's prefix and expiry from its body: the prefix is checked as the start of a key (UTF-8
+ * bytes, no control characters), the expiry must be a valid time in the future; 400 otherwise.
+ */
+function keyRestrictions(body: { prefix?: string; expiresAt?: string }, maxKeyBytes: number): ApiKeyRestrictions {
+  const restrictions: ApiKeyRestrictions = {};
+  if (body.prefix !== undefined) {
+    try {
+      restrictions.prefix = checkItemKey(body.prefix, maxKeyBytes, 'The prefix');
+    } catch (error) {
+      throw invalidRequest([{ path: 'body.prefix', message: (error as Error).message }]);
+    }
+  }
+  if (body.expiresAt !== undefined) {
+    const expiresAt = Date.parse(body.expiresAt);
+    if (Number.isNaN(expiresAt)) throw invalidRequest([{ path: 'body.expiresAt', message: 'is not a valid time' }]);
+    if (expiresAt <= Date.now()) throw invalidRequest([{ path: 'body.expiresAt', message: 'must be in the future' }]);
+    restrictions.expiresAt = expiresAt;
+  }
+  return restrictions;
+}
+
 /** Admin routes answer 404 when no admin token is configured, as if they did not exist. */
 export function adminRoutes(deps: AdminRoutesDeps): Router {
   const { config, store, validators } = deps;
   const router = Router();
-  const route = bindRoutes(router, '/admin');
+  const bound = bindRoutes(router, '/admin');
+  // Each route checks its query against the table's schema (most take none: an unknown parameter is
+  // a 400, never silently ignored); the checked copy, types coerced, is res.locals.query.
+  const route: BindRoute = (operationId, ...handlers) => {
+    const schema = findOperation(operationId)?.query ?? 'noQuery';
+    const checkQuery: RequestHandler = (req, res, next) => {
+      const query = { ...req.query };
+      validators[schema]('query', query);
+      res.locals.query = query;
+      next();
+    };
+    bound(operationId, checkQuery, ...handlers);
+  };
   const adminToken = config.adminToken;
 
   router.use((_req, _res, next) => {
@@ -43,12 +100,6 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
     if (!isAdminToken(bearerToken(req), adminToken)) throw adminUnauthorized();
     next();
   });
-  // No admin route takes query parameters: an unknown one is a 400, never silently ignored.
-  router.use((req, _res, next) => {
-    validators.noQuery('query', req.query);
-    next();
-  });
-
   const readBody = rawBody(ADMIN_BODY_BYTES);
   const jsonFields: RequestHandler = (req, res, next) => {
     res.locals.body = bodyFields(readJsonBody(req, ADMIN_BODY_DEPTH));
@@ -63,6 +114,18 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
     // Ids carry 80 random bits; a taken one means something is badly wrong, so it is a 500.
     if (!(await store.createAccount(account, record))) throw new Error('createAccount: generated account id was taken');
     res.status(201).json({ data: { account: accountView(account, config.limits), apiKey: apiKeyView(record, secret) } });
+  });
+
+  route('listAccounts', async (_req, res) => {
+    const query = res.locals.query as { cursor?: string; limit?: number };
+    const after = query.cursor === undefined ? undefined : decodeAccountCursor(query.cursor);
+    const page = await store.listAccounts({ after, limit: query.limit ?? 100 });
+    res.json({
+      data: {
+        accounts: page.accounts.map((account) => accountView(account, config.limits)),
+        nextCursor: page.nextAfter === null ? null : encodeAccountCursor(page.nextAfter),
+      },
+    });
   });
 
   route('getAccount', async (req, res) => {
@@ -84,11 +147,34 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
     res.json({ data: { account: accountView(account, config.limits) } });
   });
 
+  route('deleteAccount', async (req, res) => {
+    const id = req.params.id as string;
+    if (!ACCOUNT_ID.test(id)) throw accountNotFound();
+    if (!isDeletableAccount(id)) {
+      throw invalidRequest(
+        [{ path: 'path.id', message: 'is the default account, which cannot be deleted; revoke its API keys and create new ones instead' }],
+        'The default account cannot be deleted.',
+      );
+    }
+    // A large account takes a while; every store call keeps its own time-out.
+    deadline(res).pause();
+    if (!(await store.deleteAccount(id))) throw accountNotFound();
+    res.status(204).end();
+  });
+
+  route('listApiKeys', async (req, res) => {
+    const id = req.params.id as string;
+    const account = ACCOUNT_ID.test(id) ? await store.getAccount(id) : null;
+    if (!account) throw accountNotFound();
+    const keys = await store.listApiKeys(id);
+    res.json({ data: { keys: keys.map((key) => apiKeyView(key)) } });
+  });
+
   route('createApiKey', readBody, jsonFields, async (req, res) => {
     validators.createApiKeyBody('body', res.locals.body);
     const id = req.params.id as string;
-    const body = res.locals.body as { scopes: Scope[]; name?: string };
-    const { record, secret } = newApiKey(id, body.scopes, body.name ?? null);
+    const body = res.locals.body as { scopes: Scope[]; name?: string; prefix?: string; expiresAt?: string };
+    const { record, secret } = newApiKey(id, body.scopes, body.name ?? null, undefined, keyRestrictions(body, config.maxKeyBytes));
     if (!ACCOUNT_ID.test(id) || !(await store.createApiKey(record))) throw accountNotFound();
     res.status(201).json({ data: { apiKey: apiKeyView(record, secret) } });
   });

@@ -40,8 +40,11 @@ function responseSchemas(): Record<string, Schema> {
     id: { type: 'string', pattern: KEY_ID.source },
     name: { type: ['string', 'null'] },
     scopes: { type: 'array', items: { enum: ['read', 'write'] }, minItems: 1 },
+    prefix: { type: 'string', minLength: 1, description: 'Only when set: the key reaches only item keys starting with it.' },
+    expiresAt: { ...isoTime, description: 'Only when set: the key is refused from this time on (it is still listed).' },
     createdAt: isoTime,
   };
+  const apiKeyRequired = ['id', 'name', 'scopes', 'createdAt'];
   const secret = { type: 'string', description: 'The secret; shown only once.' };
   return {
     ItemMeta: object(itemMeta),
@@ -110,9 +113,14 @@ function responseSchemas(): Record<string, Schema> {
       },
       createdAt: isoTime,
     }),
-    ApiKey: object(apiKey),
-    ApiKeyWithSecret: object({ ...apiKey, key: secret }),
+    ApiKey: object(apiKey, apiKeyRequired),
+    ApiKeyWithSecret: object({ ...apiKey, key: secret }, [...apiKeyRequired, 'key']),
     NewAccount: object({ account: ref('Account'), apiKey: ref('ApiKeyWithSecret') }),
+    AccountPage: object({
+      accounts: { type: 'array', items: ref('Account') },
+      nextCursor: { type: ['string', 'null'], description: 'Pass as `cursor` for the next page; null at the end.' },
+    }),
+    ApiKeyList: object({ keys: { type: 'array', items: ref('ApiKey') } }),
     AccountDetails: object({
       account: ref('Account'),
       usage: object({ keys: count }),

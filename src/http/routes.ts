@@ -17,9 +17,11 @@ export type ResponseBodyName =
   | 'ImportReport'
   | 'Usage'
   | 'NewAccount'
+  | 'AccountPage'
   | 'AccountDetails'
   | 'UpdatedAccount'
   | 'NewApiKey'
+  | 'ApiKeyList'
   | 'Health'
   | 'Ready';
 
@@ -360,6 +362,21 @@ export const ROUTES: readonly Route[] = [
   },
   {
     method: 'get',
+    path: '/admin/accounts',
+    operationId: 'listAccounts',
+    summary: 'List accounts, a page at a time',
+    description:
+      'Accounts in byte order of their ids, each as POST and PATCH show it (no usage, no keys: GET /admin/accounts/{id} ' +
+      'has those). `limit` 1 to 1000 (default 100); pass `nextCursor` as `cursor` for the next page until it is null. ' +
+      'A page may hold fewer accounts and still have a `nextCursor`. Accounts being deleted are not listed.',
+    tag: 'admin',
+    auth: 'admin',
+    query: 'listAccountsQuery',
+    responses: { 200: { description: 'A page of accounts.', body: 'AccountPage' } },
+    errors: { ...ADMIN_ERRORS },
+  },
+  {
+    method: 'get',
     path: '/admin/accounts/{id}',
     operationId: 'getAccount',
     summary: 'Read an account, its usage and its API keys',
@@ -383,11 +400,42 @@ export const ROUTES: readonly Route[] = [
     errors: { ...ADMIN_ERRORS, ...JSON_BODY_ERRORS },
   },
   {
+    method: 'delete',
+    path: '/admin/accounts/{id}',
+    operationId: 'deleteAccount',
+    summary: 'Delete an account: its data, API keys and counters',
+    description:
+      'Its API keys are refused at once (every replica within a second), then its items, change log, version and ' +
+      'expiry bookkeeping and keys are removed in bounded batches, and last the account itself; 204 once all of it is ' +
+      'gone. Should it fail midway (503), the keys stay refused and the same DELETE finishes the job. The `default` ' +
+      'account cannot be deleted (400): revoke and replace its keys instead.',
+    tag: 'admin',
+    auth: 'admin',
+    query: 'noQuery',
+    responses: { 204: { description: 'Deleted.' } },
+    errors: { ...ADMIN_ERRORS },
+  },
+  {
+    method: 'get',
+    path: '/admin/accounts/{id}/keys',
+    operationId: 'listApiKeys',
+    summary: "List an account's API keys",
+    description: 'Without their secrets or hashes, oldest first; expired keys are listed (with their `expiresAt`), revoked ones are not.',
+    tag: 'admin',
+    auth: 'admin',
+    query: 'noQuery',
+    responses: { 200: { description: 'The keys.', body: 'ApiKeyList' } },
+    errors: { ...ADMIN_ERRORS },
+  },
+  {
     method: 'post',
     path: '/admin/accounts/{id}/keys',
     operationId: 'createApiKey',
     summary: 'Create an API key for an account',
-    description: 'Its secret is shown only in this response.',
+    description:
+      'Its secret is shown only in this response. `prefix`: the key reaches only item keys starting with it (403 ' +
+      '`forbidden` for any other; listings, watch and export are narrowed to it). `expiresAt`: a future time from which ' +
+      'the key is refused with 401 on every replica.',
     tag: 'admin',
     auth: 'admin',
     requestBody: 'createApiKeyBody',
@@ -564,9 +612,14 @@ export type BindRoute = (operationId: string, ...handlers: RequestHandler[]) => 
  * operationId the table lacks throws at start-up, so a handler cannot exist without its document
  * entry; a test sends every documented operation and fails on the no-route 404.
  */
+/** The route of an operationId in the table, or undefined. */
+export function findOperation(operationId: string): Route | undefined {
+  return ROUTES.find((candidate) => candidate.operationId === operationId);
+}
+
 export function bindRoutes(router: Router, mount = ''): BindRoute {
   return (operationId, ...handlers) => {
-    const route = ROUTES.find((candidate) => candidate.operationId === operationId);
+    const route = findOperation(operationId);
     if (!route) throw new Error(`no route ${operationId} in the route table`);
     router[route.method](expressPath(route.path, mount), ...handlers);
   };

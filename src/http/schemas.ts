@@ -7,6 +7,9 @@ import { LIMIT_NAMES, type Limits } from '../limits';
 
 const positiveInteger = { type: 'integer', minimum: 1, maximum: 1_000_000_000 } as const;
 
+/** An ISO-8601 time with a time zone, as the API writes them and takes them (import lines, expiresAt). */
+export const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
 /** The same schema for every limit, so a limit added to limits.ts is accepted by the admin routes too. */
 function limitProperties<T>(schema: T): Record<keyof Limits, T> {
   return Object.fromEntries(LIMIT_NAMES.map((name) => [name, schema])) as Record<keyof Limits, T>;
@@ -180,12 +183,31 @@ export function requestSchemas(config: Pick<Config, 'maxTtlSeconds' | 'maxKeyByt
         },
       },
     },
+    listAccountsQuery: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        limit: { type: 'integer', minimum: 1, maximum: 1000 },
+        cursor: { type: 'string', minLength: 1, maxLength: 200 },
+      },
+    },
     createApiKeyBody: {
       type: 'object',
       additionalProperties: false,
       required: ['scopes'],
       properties: {
         name: { type: 'string', minLength: 1, maxLength: 200 },
+        prefix: {
+          type: 'string',
+          minLength: 1,
+          maxLength: config.maxKeyBytes,
+          description: `The key reaches only item keys starting with this: 1 to ${config.maxKeyBytes} bytes of UTF-8, no control characters.`,
+        },
+        expiresAt: {
+          type: 'string',
+          pattern: ISO_TIME.source,
+          description: 'An ISO-8601 time with a time zone, in the future: the key is refused from then on.',
+        },
         scopes: {
           type: 'array',
           items: { enum: ['read', 'write'] },

@@ -14,7 +14,7 @@ import { checkItemKey } from './item-key';
 import { compactJson, scanJson } from './json-text';
 import type { AccountLimiter } from './rate-limits';
 import { bindRoutes } from './routes';
-import type { Validators } from './schemas';
+import { ISO_TIME, type Validators } from './schemas';
 import { sendJson } from './responses';
 import { iso } from './views';
 
@@ -35,7 +35,6 @@ const IMPORT_BATCH_LINES = 100;
 /** At most this many failed lines are listed; `omittedFailures` counts the rest. */
 const MAX_LISTED_FAILURES = 1000;
 const MAX_VALUE_DEPTH = 64;
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
 const DECODERS: Record<string, () => zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress> = {
   gzip: () => zlib.createGunzip(),

@@ -69,12 +69,15 @@ export function accountView(account: Account, defaults: Limits) {
   };
 }
 
+/** `prefix` and `expiresAt` only when the key has them. */
 export function apiKeyView(key: ApiKeyInfo, secret?: string) {
   return {
     id: key.id,
     ...(secret === undefined ? {} : { key: secret }),
     name: key.name,
     scopes: key.scopes,
+    ...(key.prefix === undefined ? {} : { prefix: key.prefix }),
+    ...(key.expiresAt === undefined ? {} : { expiresAt: iso(key.expiresAt) }),
     createdAt: iso(key.createdAt),
   };
 }
