@@ -52,6 +52,29 @@ describe('kv when the server refuses', () => {
   });
 });
 
+describe('kv output on success', () => {
+  it('never carries the API key or the admin token, whatever the command and output mode', async () => {
+    const server = await startServer();
+    try {
+      const { accountId, apiKey } = await server.test.newAccount();
+      const env = { KV_URL: server.url, KV_API_KEY: apiKey, KV_ADMIN_TOKEN: ADMIN_TOKEN };
+      const commands = [
+        ['set', 'k', '{"a": 1}'], ['get', 'k'], ['ls', '--values'], ['incr', 'n'], ['usage'], ['export'], ['rm', 'k'],
+        ['admin', 'accounts', 'get', accountId], ['admin', 'keys', 'list', accountId], ['admin', 'accounts', 'list'],
+      ];
+      for (const mode of [[], ['--json']]) {
+        for (const args of commands) {
+          const run = await runKv([...args, ...mode], { env });
+          expect({ args: [...args, ...mode], code: run.code }).toEqual({ args: [...args, ...mode], code: 0 });
+          for (const secret of [apiKey, ADMIN_TOKEN]) expect(run.stdout + run.stderr).not.toContain(secret);
+        }
+      }
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('kv when the store is down', () => {
   it('exits 3 with unavailable after the client has retried what is safe to retry', async () => {
     const server = await startServer();
