@@ -130,6 +130,23 @@ describe('kv admin keys', () => {
     const write = await runKv(['set', 'flags/beta', 'false'], { env: readOnly });
     expect(write.code).toBe(3);
     expect(write.stderr).toMatch(/^kv: forbidden: /);
+    // Listing and export reach only the prefix, even asked for everything.
+    expect(JSON.parse((await runKv(['ls', '--json'], { env: readOnly })).stdout).items.map((item: { key: string }) => item.key)).toEqual(['flags/beta']);
+    expect((await runKv(['export'], { env: readOnly })).stdout).toBe('{"key":"flags/beta","value":true,"expiresAt":null}\n');
+  });
+
+  it('creates a key that works until its --expires-at and is refused after it', async () => {
+    const { id } = await createAccount();
+    const expiresAt = new Date(Date.now() + 1500);
+    const run = await runKv(['admin', 'keys', 'create', id, '--expires-at', expiresAt.toISOString(), '--json'], { env: admin });
+    expect(run.code).toBe(0);
+    const env = { KV_URL: server.url, KV_API_KEY: JSON.parse(run.stdout).key };
+    expect((await runKv(['usage'], { env })).code).toBe(0);
+    // Refused on every replica within a second of its expiry.
+    await new Promise((resolve) => setTimeout(resolve, expiresAt.getTime() - Date.now() + 1100));
+    const refused = await runKv(['usage'], { env });
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/^kv: unauthorized: /);
   });
 
   it('lists the keys of an account with their scopes, prefixes and expiries, never their secrets', async () => {
