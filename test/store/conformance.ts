@@ -81,7 +81,8 @@ function newApiKey(accountId: string, overrides: Partial<ApiKeyRecord> = {}): Ap
 
 /** What a store may show of an API key: everything but its hash. */
 function info(key: ApiKeyRecord): ApiKeyInfo {
-  return { id: key.id, accountId: key.accountId, name: key.name, scopes: key.scopes, createdAt: key.createdAt };
+  const { hash: _hash, ...shown } = key;
+  return shown;
 }
 
 function byId(a: { id: string }, b: { id: string }): number {
@@ -1677,6 +1678,221 @@ export function describeStoreConformance(name: string, createStore: () => Promis
         await sleep(200);
 
         expect(events).toStrictEqual([]);
+      });
+    });
+
+    describe('API key prefixes and expiry', () => {
+      it('keeps a key\'s prefix and expiresAt, and shows them in findApiKey and listApiKeys', async () => {
+        const account = newAccount();
+        const first = newApiKey(account.id, { prefix: 'flags/', expiresAt: Date.now() + 60_000 });
+        const second = newApiKey(account.id, { scopes: ['read'], prefix: 'é/ü ', createdAt: Date.now() + 1 });
+        const third = newApiKey(account.id, { expiresAt: Date.now() + 1000, createdAt: Date.now() + 2 });
+        expect(await store.createAccount(account, first)).toBe(true);
+        expect(await store.createApiKey(second)).toBe(true);
+        expect(await store.createApiKey(third)).toBe(true);
+
+        expect(await store.findApiKey(first.hash)).toStrictEqual({ apiKey: info(first), account });
+        expect(await store.findApiKey(second.hash)).toStrictEqual({ apiKey: info(second), account });
+        expect(await store.findApiKey(third.hash)).toStrictEqual({ apiKey: info(third), account });
+        expect(await store.listApiKeys(account.id)).toStrictEqual([info(first), info(second), info(third)]);
+      });
+
+      it('returns a key without prefix or expiresAt without those fields at all', async () => {
+        const account = newAccount();
+        const key = newApiKey(account.id);
+        await store.createAccount(account, key);
+
+        const found = await store.findApiKey(key.hash);
+        expect(found?.apiKey).not.toHaveProperty('prefix');
+        expect(found?.apiKey).not.toHaveProperty('expiresAt');
+      });
+
+      it('still finds a key past its expiresAt: refusing it is the caller\'s rule', async () => {
+        const account = newAccount();
+        const key = newApiKey(account.id, { expiresAt: Date.now() - 1000 });
+        await store.createAccount(account, key);
+
+        expect(await store.findApiKey(key.hash)).toStrictEqual({ apiKey: info(key), account });
+      });
+    });
+
+    describe('listAccounts', () => {
+      /** Every account id the listing shows, page by page with `limit`; fails on a repeat or a page out of order. */
+      async function listAllAccountIds(limit: number): Promise<string[]> {
+        const ids: string[] = [];
+        let after: string | undefined;
+        for (let page = 0; page < 100_000; page++) {
+          const result = await store.listAccounts({ after, limit });
+          expect(result.accounts.length).toBeLessThanOrEqual(limit);
+          ids.push(...result.accounts.map((account) => account.id));
+          if (result.nextAfter === null) return ids;
+          after = result.nextAfter;
+        }
+        throw new Error('listAccounts never returned nextAfter null');
+      }
+
+      it('lists every account once, in byte order of the ids, page by page', async () => {
+        const accounts = Array.from({ length: 5 }, () => newAccount({ limitOverrides: { maxKeys: 3 } }));
+        for (const account of accounts) await store.createAccount(account, newApiKey(account.id));
+
+        const ids = await listAllAccountIds(2);
+
+        expect(new Set(ids).size).toBe(ids.length);
+        expect([...ids].sort(utf8Compare)).toStrictEqual(ids);
+        for (const account of accounts) expect(ids).toContain(account.id);
+      });
+
+      it('returns each account as getAccount does', async () => {
+        const account = newAccount({ name: null, limitOverrides: { readsPerSecond: 9 } });
+        await store.createAccount(account, newApiKey(account.id));
+        // The page that starts right before it: its id minus its last character sorts just before it.
+        const page = await store.listAccounts({ after: account.id.slice(0, -1), limit: 1000 });
+
+        expect(page.accounts.find((listed) => listed.id === account.id)).toStrictEqual(account);
+      });
+
+      it('starts after the given id, exclusive', async () => {
+        const account = newAccount();
+        await store.createAccount(account, newApiKey(account.id));
+
+        const page = await store.listAccounts({ after: account.id, limit: 1000 });
+
+        expect(page.accounts.map((listed) => listed.id)).not.toContain(account.id);
+        for (const listed of page.accounts) expect(utf8Compare(listed.id, account.id)).toBeGreaterThan(0);
+      });
+
+      it('returns nextAfter null on the last page', async () => {
+        const page = await store.listAccounts({ after: '\u{10FFFF}', limit: 10 });
+
+        expect(page).toStrictEqual({ accounts: [], nextAfter: null });
+      });
+
+      it('does not list a deleted account', async () => {
+        const account = newAccount();
+        await store.createAccount(account, newApiKey(account.id));
+        await store.deleteAccount(account.id);
+
+        const page = await store.listAccounts({ after: account.id.slice(0, -1), limit: 1000 });
+        expect(page.accounts.map((listed) => listed.id)).not.toContain(account.id);
+      });
+    });
+
+    describe('deleteAccount', () => {
+      it('returns false for an account that does not exist, and changes nothing', async () => {
+        const id = randomAccountId();
+        await put(id, 'k', '1');
+
+        expect(await store.deleteAccount(id)).toBe(false);
+        expect((await getItem(id, 'k'))?.value).toBe('1');
+      });
+
+      it('removes the account, its API keys, items, counts and change log', async () => {
+        const account = newAccount();
+        const first = newApiKey(account.id);
+        const second = newApiKey(account.id, { prefix: 'p/' });
+        await store.createAccount(account, first);
+        await store.createApiKey(second);
+        await put(account.id, 'a', '1');
+        await put(account.id, 'b', '2', { ttlSeconds: 600 });
+        await put(account.id, 'c', '3');
+        await store.deleteItem(account.id, 'c', ALWAYS);
+        const emptyLog = await store.latestChange(randomAccountId());
+
+        expect(await store.deleteAccount(account.id)).toBe(true);
+
+        expect(await store.getAccount(account.id)).toBeNull();
+        expect(await store.findApiKey(first.hash)).toBeNull();
+        expect(await store.findApiKey(second.hash)).toBeNull();
+        expect(await store.listApiKeys(account.id)).toStrictEqual([]);
+        expect(await store.revokeApiKey(first.id)).toBe(false);
+        expect(await getItem(account.id, 'a')).toBeNull();
+        expect(await getItem(account.id, 'b')).toBeNull();
+        expect(await store.getItems(account.id, ['a', 'b'])).toStrictEqual([null, null]);
+        expect(await listKeys(account.id)).toStrictEqual([]);
+        expect(await store.countKeys(account.id)).toBe(0);
+        expect(await store.latestChange(account.id)).toBe(emptyLog);
+        expect(await store.readChanges(account.id, emptyLog, 100, false)).toStrictEqual({ reset: false, changes: [] });
+      });
+
+      it('removes the version counter too: the bookkeeping starts over as for a new account', async () => {
+        const account = newAccount();
+        await store.createAccount(account, newApiKey(account.id));
+        for (let i = 0; i < 3; i++) await put(account.id, 'k', String(i));
+        const fresh = await put(randomAccountId(), 'k', '0');
+
+        await store.deleteAccount(account.id);
+
+        expect((await put(account.id, 'k', '0')).version).toBe(fresh.version);
+      });
+
+      it('removes more items than one batch holds, expiring ones included', async () => {
+        const account = newAccount();
+        await store.createAccount(account, newApiKey(account.id));
+        const writes = Array.from({ length: 1234 }, (_, i) =>
+          store.setItem(account.id, `k${i}`, request(String(i), i % 3 === 0 ? { ttlSeconds: 600 } : {})),
+        );
+        for (const outcome of await Promise.all(writes)) expect(outcome.ok).toBe(true);
+        expect(await store.countKeys(account.id)).toBe(1234);
+
+        expect(await store.deleteAccount(account.id)).toBe(true);
+
+        expect(await store.countKeys(account.id)).toBe(0);
+        expect(await listKeys(account.id)).toStrictEqual([]);
+        expect(await getItem(account.id, 'k1233')).toBeNull();
+        if (testStore?.kind === 'redis') {
+          // Not a key of the account is left in Redis: its hash tag appears nowhere.
+          expect((await testStore.dump()).includes(Buffer.from(`{${account.id}}`))).toBe(false);
+        }
+      });
+
+      it('leaves other accounts alone', async () => {
+        const [account, other] = [newAccount(), newAccount()];
+        const otherKey = newApiKey(other.id);
+        await store.createAccount(account, newApiKey(account.id));
+        await store.createAccount(other, otherKey);
+        await put(account.id, 'shared', '1');
+        const kept = await put(other.id, 'shared', '2');
+
+        await store.deleteAccount(account.id);
+
+        expect(await getItem(other.id, 'shared')).toStrictEqual({ ...kept, value: '2' });
+        expect(await store.countKeys(other.id)).toBe(1);
+        expect(await store.getAccount(other.id)).toStrictEqual(other);
+        expect(await store.findApiKey(otherKey.hash)).toStrictEqual({ apiKey: info(otherKey), account: other });
+      });
+
+      it('returns false the second time', async () => {
+        const account = newAccount();
+        await store.createAccount(account, newApiKey(account.id));
+
+        expect(await store.deleteAccount(account.id)).toBe(true);
+        expect(await store.deleteAccount(account.id)).toBe(false);
+      });
+
+      it('refuses new keys and limit changes for a deleted account', async () => {
+        const account = newAccount();
+        await store.createAccount(account, newApiKey(account.id));
+        await store.deleteAccount(account.id);
+        const late = newApiKey(account.id);
+
+        expect(await store.createApiKey(late)).toBe(false);
+        expect(await store.findApiKey(late.hash)).toBeNull();
+        expect(await store.updateAccountLimits(account.id, { maxKeys: 5 })).toBeNull();
+        expect(await store.getAccount(account.id)).toBeNull();
+      });
+
+      it('tells onInvalidate listeners about the deleted account', async () => {
+        const account = newAccount();
+        await store.createAccount(account, newApiKey(account.id));
+        const events: Invalidation[] = [];
+        const unsubscribe = store.onInvalidate((event) => events.push(event));
+        try {
+          await store.deleteAccount(account.id);
+
+          await waitFor(() => expect(events).toContainEqual({ kind: 'account', id: account.id }), { what: 'the account invalidation', timeoutMs: 1000 });
+        } finally {
+          unsubscribe();
+        }
       });
     });
 

@@ -22,7 +22,7 @@
 
   Returns 1 when created, 0 when the account id is taken (nothing changed).
 ]]
--- @include api-keys
+-- @include apiKeys
 
 local accountKey = KEYS[1]
 local apiKeyKey = KEYS[2]

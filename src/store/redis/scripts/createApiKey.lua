@@ -17,7 +17,7 @@
 
   Returns 1 when created, 0 when the account does not exist or is being deleted (nothing changed).
 ]]
--- @include api-keys
+-- @include apiKeys
 
 local accountKey = KEYS[1]
 local apiKeyKey = KEYS[2]
