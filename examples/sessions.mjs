@@ -12,7 +12,7 @@ const apiKey = process.env.KV_API_KEY;
 if (!apiKey) throw new Error('set KV_API_KEY (and KV_URL if KV is not on http://localhost:8080)');
 
 // Short enough to watch it happen; a real session would live for hours.
-const IDLE_SECONDS = 2;
+const IDLE_SECONDS = 3;
 const kv = new KvClient({ url, apiKey });
 const key = `examples/sessions/${randomUUID()}`;
 
@@ -26,8 +26,8 @@ const session = await kv.get(key);
 assert.deepEqual(session.value, { user: 42, roles: ['editor'] });
 console.log(`read: user ${session.value.user}, expires at ${session.expiresAt}`);
 
-// Another request a second later refreshes it: the same value, a new expiry IDLE_SECONDS from now.
-await sleep(1000);
+// Another request two seconds later refreshes it: the same value, a new expiry IDLE_SECONDS from now.
+await sleep(2000);
 const refreshed = await kv.update(key, (current) => ({ ...current, lastSeen: new Date().toISOString() }), { ttlSeconds: IDLE_SECONDS });
 assert.ok(Date.parse(refreshed.expiresAt) > Date.parse(created.expiresAt));
 console.log(`refreshed: expires at ${refreshed.expiresAt} instead of ${created.expiresAt}`);
