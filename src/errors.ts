@@ -12,7 +12,7 @@ export const ERROR_TABLE = {
   invalid_json: { status: 400, meaning: 'The body is not JSON, or not decodable with its Content-Encoding.' },
   invalid_key: { status: 400, meaning: 'The key is empty, too long, has control characters or is not valid percent-encoded UTF-8.' },
   unauthorized: { status: 401, meaning: 'No valid API key (or admin token) in `Authorization: Bearer …`.' },
-  forbidden: { status: 403, meaning: 'The API key lacks the scope.' },
+  forbidden: { status: 403, meaning: 'The API key lacks the scope, or the request reaches keys outside the API key\'s prefix.' },
   quota_exceeded: { status: 403, meaning: 'The account is at its key limit; `limit` says which.' },
   not_found: { status: 404, meaning: 'No such key, account, API key or route.' },
   type_mismatch: {

@@ -139,7 +139,7 @@ export const ROUTES: readonly Route[] = [
       200: { description: 'The item.', body: 'Item', headers: ['ETag', ...RATE_LIMIT_HEADERS] },
       304: { description: 'The item is still at the version in If-None-Match.', headers: ['ETag', ...RATE_LIMIT_HEADERS] },
     },
-    errors: { ...DATA_ERRORS, 400: ['invalid_request', 'invalid_key'], 404: ['not_found'] },
+    errors: { ...DATA_ERRORS, 400: ['invalid_request', 'invalid_key'], 403: ['forbidden'], 404: ['not_found'] },
   },
   {
     method: 'head',
@@ -155,7 +155,7 @@ export const ROUTES: readonly Route[] = [
       200: { description: 'The item exists.', headers: ['ETag', ...RATE_LIMIT_HEADERS] },
       304: { description: 'The item is still at the version in If-None-Match.', headers: ['ETag', ...RATE_LIMIT_HEADERS] },
     },
-    errors: { ...DATA_ERRORS, 400: ['invalid_request', 'invalid_key'], 404: ['not_found'] },
+    errors: { ...DATA_ERRORS, 400: ['invalid_request', 'invalid_key'], 403: ['forbidden'], 404: ['not_found'] },
   },
   {
     method: 'delete',
@@ -191,7 +191,7 @@ export const ROUTES: readonly Route[] = [
     scope: 'read',
     query: 'listItemsQuery',
     responses: { 200: { description: 'A page of keys.', body: 'ItemPage', headers: RATE_LIMIT_HEADERS } },
-    errors: { ...DATA_ERRORS },
+    errors: { ...DATA_ERRORS, 403: ['forbidden'] },
   },
   {
     method: 'patch',
@@ -281,7 +281,7 @@ export const ROUTES: readonly Route[] = [
     requestBody: 'batchGetBody',
     query: 'noQuery',
     responses: { 200: { description: 'The items.', body: 'ItemList', headers: RATE_LIMIT_HEADERS } },
-    errors: { ...DATA_ERRORS, ...JSON_BODY_ERRORS, 400: ['invalid_request', 'invalid_json', 'invalid_key'] },
+    errors: { ...DATA_ERRORS, ...JSON_BODY_ERRORS, 400: ['invalid_request', 'invalid_json', 'invalid_key'], 403: ['forbidden'] },
   },
   {
     method: 'get',
@@ -300,7 +300,7 @@ export const ROUTES: readonly Route[] = [
     scope: 'read',
     query: 'watchQuery',
     responses: { 200: { description: 'The stream; it ends when the replica drains (resume with Last-Event-ID).', body: 'eventStream' } },
-    errors: { ...DATA_ERRORS, 404: ['not_found'], 429: ['rate_limited'] },
+    errors: { ...DATA_ERRORS, 403: ['forbidden'], 404: ['not_found'], 429: ['rate_limited'] },
   },
   {
     method: 'get',
@@ -315,7 +315,7 @@ export const ROUTES: readonly Route[] = [
     scope: 'read',
     query: 'exportQuery',
     responses: { 200: { description: 'The items, one JSON object per line.', body: 'ndjson', headers: RATE_LIMIT_HEADERS } },
-    errors: { ...DATA_ERRORS },
+    errors: { ...DATA_ERRORS, 403: ['forbidden'] },
   },
   {
     method: 'post',
