@@ -3,7 +3,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import request from 'supertest';
 import { accountClient, type AccountClient } from '../helpers/client';
 import { openWatch } from '../helpers/watch';
 import { runKv, startKv, startServer, type KvServer } from './run-kv';
@@ -28,13 +27,9 @@ async function account(): Promise<{ env: Record<string, string>; api: AccountCli
 
 /** GET /kv/export?prefix= as text, to compare kv's output with. */
 async function exportText(api: AccountClient, prefix = ''): Promise<string> {
-  const res = await request(server.url).get(`/kv/export${prefix ? `?prefix=${encodeURIComponent(prefix)}` : ''}`).set('Authorization', api.auth).buffer(true).parse((response, callback) => {
-    let text = '';
-    response.on('data', (chunk: Buffer) => (text += chunk));
-    response.on('end', () => callback(null, text));
-  });
+  const res = await fetch(`${server.url}/kv/export?prefix=${encodeURIComponent(prefix)}`, { headers: { Authorization: api.auth } });
   expect(res.status).toBe(200);
-  return res.body as string;
+  return res.text();
 }
 
 describe('kv export', () => {

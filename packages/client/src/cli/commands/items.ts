@@ -23,12 +23,13 @@ const get: Command = {
   async run({ args: [key], json, out, connection }) {
     const entry = await connection.client().getRaw(key);
     if (!entry) throw noSuchKey();
-    const { raw, ...meta } = entry;
-    if (json) {
-      await out.line(stringifyJson({ key: meta.key, value: rawJson(raw), version: meta.version, expiresAt: meta.expiresAt, createdAt: meta.createdAt, updatedAt: meta.updatedAt })!);
-    } else {
-      await out.line(formatJsonText(raw));
+    if (!json) {
+      await out.line(formatJsonText(entry.raw));
+      return ExitCode.ok;
     }
+    // The API's member order, the value spliced in as its text so that its digits stay.
+    const { key: itemKey, raw, version, expiresAt, createdAt, updatedAt } = entry;
+    await out.line(stringifyJson({ key: itemKey, value: rawJson(raw), version, expiresAt, createdAt, updatedAt })!);
     return ExitCode.ok;
   },
 };

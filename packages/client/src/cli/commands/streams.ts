@@ -96,7 +96,8 @@ const importCommand: Command = {
     if (json) {
       await out.line(JSON.stringify(report));
     } else {
-      await out.line(`created ${report.created}, replaced ${report.replaced}, skipped ${report.skipped}, failed ${report.failed.length + (report.omittedFailures ?? 0)}`);
+      const failed = report.failed.length + (report.omittedFailures ?? 0);
+      await out.line(`created ${report.created}, replaced ${report.replaced}, skipped ${report.skipped}, failed ${failed}`);
       for (const failure of report.failed) out.note(`line ${failure.line}: ${failure.error.code}: ${failure.error.message}`);
       if (report.omittedFailures) out.note(`… and ${report.omittedFailures} more failed lines`);
     }
