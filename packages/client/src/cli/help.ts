@@ -34,7 +34,7 @@ export function overviewHelp(commands: Command[]): string {
 /** `kv help <command>`: its usage line, what it does, its options and examples. */
 export function commandHelp(command: Command): string {
   const lines = [`Usage: kv ${command.name}${command.args ? ' ' + command.args : ''} [options]`, '', command.summary];
-  if (command.details) lines.push(...command.details);
+  if (command.details) lines.push('', ...command.details);
   if (Object.keys(command.options).length > 0) lines.push('', 'Options:', ...optionList(command.options));
   lines.push('', 'Options of every command:', ...optionList(GLOBAL_OPTIONS));
   lines.push('', command.examples.length > 1 ? 'Examples:' : 'Example:', ...command.examples.map((example) => `  ${example}`));
