@@ -501,8 +501,10 @@ export class KvClient {
             idempotent: true,
             signal: controller.signal,
           });
+          let delivered = false;
           for await (const message of readEvents(res.body!)) {
             failures = 0;
+            delivered = true;
             if (message.id !== undefined) lastId = message.id;
             if (message.event === 'reset') {
               yield { type: 'reset', id: message.id ?? '' };
@@ -516,7 +518,12 @@ export class KvClient {
             }
             yield event;
           }
-          // The server ended the stream (a replica draining): resume at once, on whichever replica answers.
+          // The server ended the stream (a replica draining): resume, on whichever replica answers —
+          // at once after a stream that delivered, after a backoff when it ended with nothing.
+          if (!delivered) {
+            failures++;
+            await sleep(backoffMs(failures, this.http.retry.minDelayMs, this.http.retry.maxDelayMs), outer).catch(() => undefined);
+          }
         } catch (error) {
           if (outer?.aborted) return;
           const transient = error instanceof KvNetworkError || !(error instanceof KvError) || error.status >= 500;
