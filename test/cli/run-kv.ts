@@ -54,7 +54,7 @@ export function runNode(script: string, args: string[], options: RunOptions = {}
 }
 
 /** This process's environment without its KV_* variables, plus `env` (undefined values left out). */
-function childEnv(env: Record<string, string | undefined>): Record<string, string> {
+export function childEnv(env: Record<string, string | undefined>): Record<string, string> {
   const result: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env)) {
     if (value !== undefined && !name.startsWith('KV_')) result[name] = value;

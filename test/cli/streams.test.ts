@@ -1,11 +1,12 @@
 // kv watch, export and import, run as child processes against a real server: the lines they print, files and stdin, exit codes.
 
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { accountClient, type AccountClient } from '../helpers/client';
 import { openWatch } from '../helpers/watch';
-import { runKv, startKv, startServer, type KvServer } from './run-kv';
+import { childEnv, KV_BIN, runKv, startKv, startServer, type KvServer } from './run-kv';
 
 let server: KvServer;
 let dir: string;
@@ -49,6 +50,21 @@ describe('kv export', () => {
     expect(await runKv(['export'], { env })).toEqual({ code: 0, stdout: '', stderr: '' });
     await api.put('k', { value: [1] });
     expect(await runKv(['export', '--json'], { env })).toEqual({ code: 0, stdout: '{"key":"k","value":[1],"expiresAt":null}\n', stderr: '' });
+  });
+});
+
+describe('kv export into a pipe that closes', () => {
+  it('ends quietly with exit 0 when the reader goes away, as `kv export | head -1`', async () => {
+    const { env } = await account();
+    const lines = Array.from({ length: 3000 }, (_, i) => `{"key":"k/${String(i).padStart(4, '0')}","value":"${'x'.repeat(40)}"}`);
+    expect((await runKv(['import'], { env, input: lines.join('\n'), timeoutMs: 20000 })).code).toBe(0);
+    const child = spawn(process.execPath, [KV_BIN, 'export'], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    // The first chunk read, the pipe is closed with far more than a pipe's buffer still to write.
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
   });
 });
 
