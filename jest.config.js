@@ -1,7 +1,8 @@
 /**
  * Five projects. The HTTP suites (test/http) and the client's suites (test/client) run against the
- * embedded SQLite store and against Redis; *.redis.test.ts files run only against Redis; everything else (unit, deployment files,
- * embedded-store and process tests) runs once, in the sqlite project. The topology project runs
+ * embedded SQLite store and against Redis; *.redis.test.ts files run only against Redis; everything
+ * else (unit, deployment files, embedded-store, process, CLI and browser tests) runs once, in the
+ * sqlite project. The topology project runs
  * the pure-HTTP suites again through nginx in front of three KV processes on one Redis. The
  * cluster and sentinel projects run the store conformance suite and the HTTP suites against a
  * Redis Cluster and a Sentinel group started on loopback, plus their own topology tests.
