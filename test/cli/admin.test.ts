@@ -99,6 +99,11 @@ describe('kv admin accounts', () => {
     expect(refused.stderr).toMatch(/^kv: unauthorized: /);
     expect(await runKv(['admin', 'accounts', 'delete', id], { env: admin })).toEqual({ code: 1, stdout: '', stderr: 'kv: not_found: No such account.\n' });
   });
+
+  it('prints {"id", "deleted"} for --json', async () => {
+    const { id } = await createAccount();
+    expect(await runKv(['admin', 'accounts', 'delete', id, '--json'], { env: admin })).toEqual({ code: 0, stdout: `{"id":"${id}","deleted":true}\n`, stderr: '' });
+  });
 });
 
 describe('kv admin keys', () => {
