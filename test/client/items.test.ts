@@ -58,6 +58,20 @@ describeStore('KvClient data methods', () => {
       expect(await kv.delete('greeting')).toBe(false);
     });
 
+    it('revalidates an item: the same entry while unchanged, the new one once written, null once deleted', async () => {
+      const kv = await s.client();
+      await kv.set('flag', { on: false });
+      const first = (await kv.get<{ on: boolean }>('flag'))!;
+      expect(await kv.revalidate(first)).toBe(first);
+      await kv.set('flag', { on: true });
+      const second = (await kv.revalidate(first))!;
+      expect(second).toMatchObject({ key: 'flag', value: { on: true } });
+      expect(second.version).not.toBe(first.version);
+      expect(await kv.revalidate(second)).toBe(second);
+      await kv.delete('flag');
+      expect(await kv.revalidate(second)).toBeNull();
+    });
+
     it('stores null, booleans, arrays, unicode and an object key __proto__ as data', async () => {
       const kv = await s.client();
       const value = JSON.parse('{"__proto__": {"x": 1}, "list": [null, true, false, 1.5, "é🙂"], "nested": {"a": {"b": []}}}') as unknown;

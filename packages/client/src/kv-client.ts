@@ -225,6 +225,29 @@ export class KvClient {
     return { ...meta, raw: value };
   }
 
+  /**
+   * Re-reads an item only if it changed: sends `If-None-Match` with `entry.version`, and answers
+   * `entry` itself (the same object) when the key is still at that version (304, no body sent),
+   * the new item when it moved on, or null when it is gone. For polling a value cheaply.
+   */
+  async revalidate<T = unknown>(entry: Entry<T>, options: ReadOptions = {}): Promise<Entry<T> | null> {
+    let answer: { status: number; text: string };
+    try {
+      answer = await this.http.send({
+        method: 'GET',
+        path: `${ITEMS}/${itemPath(entry.key)}`,
+        headers: { 'If-None-Match': quote(entry.version) },
+        idempotent: true,
+        signal: options.signal,
+      });
+    } catch (error) {
+      if (error instanceof KvNotFoundError) return null;
+      throw error;
+    }
+    if (answer.status === 304) return entry;
+    return (this.parse(answer.text, options) as { data: Entry<T> }).data;
+  }
+
   /** The item at `key` with its value's exact JSON text in `raw` (numbers keep every digit), or null. */
   async getRaw(key: string, options: CallOptions = {}): Promise<RawEntry | null> {
     return this.get(key, { ...options, raw: true });
