@@ -89,12 +89,13 @@ describeStore('KvAdmin', () => {
   it('lists accounts page by page with listAccounts, and all of them with allAccounts', async () => {
     const made = new Set<string>();
     for (let i = 0; i < 3; i++) made.add((await s.admin.createAccount({ name: `listed-${i}` })).account.id);
-    const first = await s.admin.listAccounts();
+    const first = await s.admin.listAccounts({ limit: 2 });
+    expect(first.accounts).toHaveLength(2);
     expect(Object.keys(first).sort()).toStrictEqual(['accounts', 'nextCursor']);
     expect(Array.isArray(first.accounts)).toBe(true);
     expect(first.nextCursor === null || typeof first.nextCursor === 'string').toBe(true);
     const all: Account[] = [];
-    for await (const account of s.admin.allAccounts()) all.push(account);
+    for await (const account of s.admin.allAccounts({ limit: 2 })) all.push(account);
     const ids = all.map((a) => a.id);
     expect(new Set(ids).size).toBe(ids.length);
     for (const id of made) expect(ids).toContain(id);
@@ -112,6 +113,10 @@ describeStore('KvAdmin', () => {
       timeoutMs: 3000,
     });
     expect(await s.admin.deleteAccount(account.id)).toBe(false);
+  });
+
+  it('refuses to delete the default account (KvInvalidRequestError)', async () => {
+    await expect(s.admin.deleteAccount('default')).rejects.toBeInstanceOf(KvInvalidRequestError);
   });
 
   it("lists an account's keys without secrets", async () => {

@@ -64,23 +64,26 @@ export class KvAdmin {
     });
   }
 
-  /** One page of accounts (`GET /admin/accounts?cursor=`). */
-  async listAccounts(options: { cursor?: string; signal?: AbortSignal } = {}): Promise<AccountPage> {
+  /**
+   * One page of accounts in byte order of their ids (`GET /admin/accounts?cursor=&limit=`), without
+   * usage or keys (getAccount has those). `limit`: 1 … 1000, the server's default 100.
+   */
+  async listAccounts(options: { cursor?: string; limit?: number; signal?: AbortSignal } = {}): Promise<AccountPage> {
     const { text } = await this.http.send({
       method: 'GET',
       path: '/admin/accounts',
-      query: { cursor: options.cursor },
+      query: { cursor: options.cursor, limit: options.limit },
       idempotent: true,
       signal: options.signal,
     });
     return (JSON.parse(text) as { data: AccountPage }).data;
   }
 
-  /** Every account, across all pages. */
-  async *allAccounts(options: { signal?: AbortSignal } = {}): AsyncGenerator<Account> {
+  /** Every account, across all pages (`limit` accounts per request). */
+  async *allAccounts(options: { limit?: number; signal?: AbortSignal } = {}): AsyncGenerator<Account> {
     let cursor: string | undefined;
     for (;;) {
-      const page = await this.listAccounts({ cursor, signal: options.signal });
+      const page = await this.listAccounts({ cursor, limit: options.limit, signal: options.signal });
       yield* page.accounts;
       if (page.nextCursor === null) return;
       cursor = page.nextCursor;
@@ -125,7 +128,11 @@ export class KvAdmin {
     return (JSON.parse(text) as { data: { account: Account } }).data.account;
   }
 
-  /** Deletes the account, its data, keys and counters: true, or false when there was none. */
+  /**
+   * Deletes the account with its data and API keys (its keys are refused from the start): true, or
+   * false when there was none. The `default` account cannot be deleted (KvInvalidRequestError).
+   * Never retried: if it fails midway, call it again to finish.
+   */
   async deleteAccount(id: string, options: { signal?: AbortSignal } = {}): Promise<boolean> {
     try {
       await this.http.send({ method: 'DELETE', path: `/admin/accounts/${encodeURIComponent(id)}`, idempotent: false, signal: options.signal });
