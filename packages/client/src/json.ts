@@ -22,6 +22,7 @@ export function rawJson(text: string): RawJson {
 /** A place in a JSON document: object members by name, array elements by index. */
 export type JsonPath = readonly (string | number)[];
 
+/** How parseJson reads numbers, and where it leaves values as text. */
 export interface ParseOptions {
   /** Integers beyond ±(2^53 − 1) become BigInt instead of the nearest double. */
   bigint?: boolean;

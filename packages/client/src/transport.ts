@@ -23,6 +23,7 @@ export interface RetryOptions {
   maxRetryAfterMs?: number;
 }
 
+/** Where a Transport sends its calls, with which credential, and how it retries. */
 export interface TransportOptions {
   /** The service's base URL, e.g. `https://kv.example.com` (a path prefix is kept). */
   url: string;

@@ -132,6 +132,7 @@ export interface ResetEvent {
   id: string;
 }
 
+/** What watch yields: a change, or a reset. Branch on `type`. */
 export type WatchEvent<T = unknown> = ChangeEvent<T> | ResetEvent;
 
 /** An account as the admin routes show it. */
