@@ -1,5 +1,6 @@
 // Feature flags: an operator writes flags under flags/; a service reads them with a read-only API key that
-// reaches only flags/ (made with KvAdmin), keeps them in memory, and follows every change with watch().
+// reaches only flags/ (made with KvAdmin), keeps them in memory and follows every change with watch(),
+// or, without a stream, revalidates a flag it holds (ETag: a 304 when it has not changed).
 //
 //   KV_URL=http://localhost:8080 KV_API_KEY=kv_… KV_ADMIN_TOKEN=… node examples/feature-flags.mjs
 //
@@ -112,6 +113,17 @@ assert.equal(cache.get('dark-mode', { enabled: false }).enabled, false);
 console.log('service followed every change: rollout 50%, checkout-v2 on, dark-mode gone');
 
 await cache.stop();
+
+// Without a stream open (a serverless function, a cron job): revalidate the flag you hold. The GET
+// carries its version in If-None-Match; an unchanged flag is a 304 without a body.
+let checkout = await service.get('flags/checkout-v2');
+assert.equal(await service.revalidate(checkout), checkout);
+console.log(`revalidated flags/checkout-v2 at version ${checkout.version}: unchanged (304)`);
+await operator.patch('flags/checkout-v2', { rollout: 100 });
+checkout = await service.revalidate(checkout);
+assert.deepEqual(checkout.value, { enabled: true, rollout: 100 });
+console.log(`revalidated flags/checkout-v2 again: version ${checkout.version}, ${JSON.stringify(checkout.value)}`);
+
 // The service is done with its key: revoke it. Every replica refuses it within a second.
 await admin.revokeKey(serviceKey.id);
 for (const deadline = Date.now() + 3000; ; await sleep(100)) {

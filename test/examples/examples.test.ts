@@ -26,7 +26,7 @@ async function runExample(name: string): Promise<string[]> {
 }
 
 describe('examples', () => {
-  it('feature-flags: a read-only key scoped to flags/ reads the flags and follows every change', async () => {
+  it('feature-flags: a read-only key scoped to flags/ reads the flags, follows every change and revalidates one', async () => {
     const lines = await runExample('feature-flags');
     expect(lines).toEqual([
       'operator wrote 2 flags under flags/ (and billing/api-secret, which is not a flag)',
@@ -38,6 +38,8 @@ describe('examples', () => {
       'service sees flags/checkout-v2 = {"enabled":true}',
       'service sees flags/dark-mode deleted',
       'service followed every change: rollout 50%, checkout-v2 on, dark-mode gone',
+      expect.stringMatching(/^revalidated flags\/checkout-v2 at version \d+: unchanged \(304\)$/),
+      expect.stringMatching(/^revalidated flags\/checkout-v2 again: version \d+, \{"enabled":true,"rollout":100\}$/),
       expect.stringMatching(/^revoked API key key_[0-9a-f]{20}: refused from now on$/),
       'ok: the service read only flags/ and followed every change',
     ]);
