@@ -85,6 +85,7 @@ export function createApp(deps: AppDeps): express.Express {
       store,
       validators,
       authenticate: [limitAuthFailures, authenticator.authenticate, authenticationPassed],
+      stillAuthenticated: (req: express.Request) => authenticator.stillAuthenticated(req),
       limitReads: accountRateLimit('reads', deps.rateLimitStore, logger, onLimited),
       limitWrites: accountRateLimit('writes', deps.rateLimitStore, logger, onLimited),
     };

@@ -71,6 +71,16 @@ export class Authenticator {
     next();
   };
 
+  /**
+   * Whether the key a request was authenticated with still works: not revoked, not expired, its
+   * account not deleted. For requests that outlive their authentication (a watch stream, an
+   * import); answered from the cache, which revocation and deletion clear at once.
+   */
+  async stillAuthenticated(req: Request): Promise<boolean> {
+    const hash = this.tokenHash(req);
+    return hash !== null && (await this.lookup(hash)) !== null;
+  }
+
   /** True when the request's key is known-good from the cache: it is no key-guessing attempt. */
   isKnownKey(req: Request): boolean {
     const hash = this.tokenHash(req);

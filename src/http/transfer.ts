@@ -2,9 +2,9 @@
 
 import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
-import type { RequestHandler, Response, Router } from 'express';
+import type { Request, RequestHandler, Response, Router } from 'express';
 import type { Config } from '../config';
-import { AppError, forbidden, invalidJson, invalidRequest, quotaExceeded, unsupportedMediaType, valueTooLarge } from '../errors';
+import { AppError, forbidden, invalidJson, invalidRequest, quotaExceeded, unauthorized, unsupportedMediaType, valueTooLarge } from '../errors';
 import { keyInScope } from '../accounts';
 import type { KvStore, SetOutcome, SetRequest } from '../store/types';
 import { authContext, listingPrefix, requireScope } from './auth';
@@ -23,6 +23,8 @@ export interface TransferRoutesDeps {
   store: Pick<KvStore, 'listItems' | 'setItems'>;
   validators: Validators;
   authenticate: RequestHandler[];
+  /** Whether the request's key still works (an import outlives its authentication). */
+  stillAuthenticated: (req: Request) => Promise<boolean>;
   limitReads: AccountLimiter;
   limitWrites: AccountLimiter;
 }
@@ -247,6 +249,8 @@ export function transferRoutes(router: Router, deps: TransferRoutesDeps): void {
       if (batch.length === 0) return;
       // One write per line against the write limit: past it, the import waits for the next window.
       await deps.limitWrites.pace(res, batch.length);
+      // Its key revoked or expired, or its account deleted, while the body streams: no more lines.
+      if (!(await deps.stillAuthenticated(req))) throw unauthorized();
       const planned = batch.map(plan);
       const writes = batch.flatMap((item, i) => {
         const request = planned[i];

@@ -1,7 +1,7 @@
 // Watch: each account's change log as Server-Sent Events, read once per replica and fanned out in process.
 
 import { randomUUID } from 'node:crypto';
-import type { RequestHandler, Response, Router } from 'express';
+import type { Request, RequestHandler, Response, Router } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { notFound, invalidRequest, rateLimited } from '../errors';
@@ -15,7 +15,16 @@ import { iso } from './views';
 
 type WatchStore = Pick<
   KvStore,
-  'latestChange' | 'readChanges' | 'keepWatched' | 'isCursor' | 'onChanges' | 'getItems' | 'acquireWatcher' | 'renewWatchers' | 'releaseWatcher'
+  | 'latestChange'
+  | 'readChanges'
+  | 'keepWatched'
+  | 'isCursor'
+  | 'onChanges'
+  | 'onInvalidate'
+  | 'getItems'
+  | 'acquireWatcher'
+  | 'renewWatchers'
+  | 'releaseWatcher'
 >;
 
 /** Changes read per store call. */
@@ -36,6 +45,8 @@ interface Watcher {
   prefix: string;
   values: boolean;
   cursor: string;
+  /** Whether the key the stream was opened with still works (see Authenticator.stillAuthenticated). */
+  stillAuthenticated: () => Promise<boolean>;
 }
 
 /** The watchers of one account on this replica, grouped by cursor: one store read per group. */
@@ -69,6 +80,7 @@ export class WatchHub {
   private readonly accounts = new Map<string, AccountWatch>();
   private readonly heartbeat: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
+  private readonly unsubscribeInvalidations: () => void;
   private closed = false;
   private lastError = 0;
 
@@ -76,8 +88,34 @@ export class WatchHub {
     this.unsubscribe = options.store.onChanges((accountId) => {
       if (this.accounts.has(accountId)) void this.pump(accountId);
     });
+    // After the authentication cache has dropped what the event names (its listener runs in the
+    // same emit, perhaps after this one), the streams it may concern check their key again.
+    this.unsubscribeInvalidations = options.store.onInvalidate((event) => {
+      setImmediate(() => this.recheck(event.kind === 'account' ? event.id : undefined));
+    });
     this.heartbeat = setInterval(() => this.beat(), options.heartbeatMs);
     this.heartbeat.unref();
+  }
+
+  /**
+   * Ends the streams (of one account, or all) whose key no longer works: revoked, expired, or its
+   * account deleted. The client's reconnect is then refused with 401.
+   */
+  private recheck(accountId: string | undefined): void {
+    for (const [id, account] of this.accounts) {
+      if (accountId !== undefined && id !== accountId) continue;
+      for (const group of account.groups.values()) {
+        for (const watcher of group) {
+          watcher.stillAuthenticated().then(
+            (ok) => {
+              if (!ok) watcher.res.end();
+            },
+            // The store cannot say now: the stream goes on, and the next invalidation asks again.
+            () => undefined,
+          );
+        }
+      }
+    }
   }
 
   get leaseMs(): number {
@@ -132,6 +170,7 @@ export class WatchHub {
     this.closed = true;
     clearInterval(this.heartbeat);
     this.unsubscribe();
+    this.unsubscribeInvalidations();
     for (const account of this.accounts.values()) {
       clearInterval(account.timer);
       for (const group of account.groups.values()) for (const watcher of group) watcher.res.end();
@@ -276,6 +315,7 @@ export interface WatchRoutesDeps {
   store: WatchStore;
   validators: Validators;
   authenticate: RequestHandler[];
+  stillAuthenticated: (req: Request) => Promise<boolean>;
   limitReads: AccountLimiter;
   hub: WatchHub;
 }
@@ -319,6 +359,7 @@ export function watchRoutes(router: Router, deps: WatchRoutesDeps): void {
     });
     // How long a browser's EventSource waits before reconnecting.
     res.write('retry: 1000\n\n');
-    await hub.add({ id, res, accountId, prefix, values: query.values === true }, since);
+    const stillAuthenticated = () => deps.stillAuthenticated(req);
+    await hub.add({ id, res, accountId, prefix, values: query.values === true, stillAuthenticated }, since);
   });
 }

@@ -8,7 +8,7 @@ import { ADMIN_TOKEN, appOn, createTestApp, describeStore, storeKind, type TestA
 import { expectError, secrets } from '../helpers/envelope';
 import { createTestStore, remoteBaseUrl, type TestStore } from '../helpers/stores';
 import { sleep, waitFor } from '../helpers/wait';
-import { openWatch } from '../helpers/watch';
+import { baseUrl, openWatch } from '../helpers/watch';
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const ACCOUNT_ID = /^acc_[0-9a-f]{20}$/;
@@ -474,6 +474,62 @@ describeStore('key management', () => {
       // Still listed, with its expiry, until revoked.
       const keys = (await admin.listKeys(c.accountId)).body.data.keys;
       expect(keys[1]).toMatchObject({ expiresAt: new Date(expiresAt).toISOString() });
+    });
+  });
+
+  describe('requests that outlive their authentication', () => {
+    it('ends a watch stream when its account is deleted, when its key is revoked, and at its expiresAt', async () => {
+      const deleted = await t.newClient(UNLIMITED);
+      const revoked = await t.newClient(UNLIMITED);
+      const expiring = await t.newClient(UNLIMITED);
+      const expiresAt = Date.now() + 1500;
+      const expiringAuth = (await newKey(expiring.accountId, { scopes: ['read'], expiresAt: new Date(expiresAt).toISOString() })).auth;
+      const streams = [await openWatch(t.app, deleted.auth), await openWatch(t.app, revoked.auth), await openWatch(t.app, expiringAuth)];
+      try {
+        for (const stream of streams) expect(stream.status).toBe(200);
+        const ended = (i: number) => Promise.race([streams[i].ended, sleep(1000).then(() => 'still open')]);
+
+        expect((await admin.deleteAccount(deleted.accountId)).status).toBe(204);
+        expect(await ended(0)).toBe('end');
+        expect((await admin.revokeKey(revoked.keyId)).status).toBe(204);
+        expect(await ended(1)).toBe('end');
+        await sleep(Math.max(0, expiresAt - Date.now()));
+        expect(await ended(2)).toBe('end');
+
+        const again = await openWatch(t.app, expiringAuth);
+        expect(again.status).toBe(401);
+      } finally {
+        for (const stream of streams) stream.close();
+      }
+    });
+
+    it('stops an import whose key is revoked while its body streams in: 401, the lines before applied', async () => {
+      const c = await t.newClient(UNLIMITED);
+      const importer = await newKey(c.accountId, { scopes: ['read', 'write'] });
+      const lines = (from: number, to: number) =>
+        Array.from({ length: to - from }, (_, i) => `{"key":"k${String(from + i).padStart(3, '0')}","value":${from + i}}\n`).join('');
+      let send!: (text: string | null) => void;
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          send = (text) => (text === null ? controller.close() : controller.enqueue(new TextEncoder().encode(text)));
+        },
+      });
+      const answer = fetch(`${await baseUrl(t.app)}/kv/import`, {
+        method: 'POST',
+        headers: { Authorization: importer.auth, 'Content-Type': 'application/x-ndjson' },
+        body,
+        duplex: 'half',
+      } as RequestInit);
+      send(lines(0, 100));
+      await waitFor(async () => expect((await c.usage()).body.data.keys).toBe(100), { what: 'the first batch to apply', timeoutMs: 5000 });
+      expect((await admin.revokeKey(importer.view.id as string)).status).toBe(204);
+      send(lines(100, 200));
+      send(null);
+
+      const res = await answer;
+      expect(res.status).toBe(401);
+      expect(await res.json()).toEqual({ error: { code: 'unauthorized', message: 'A valid API key is required.' } });
+      expect((await c.usage()).body.data.keys).toBe(100);
     });
   });
 
