@@ -76,18 +76,29 @@ describe('kv admin accounts', () => {
   });
 
   it('lists every account, across pages', async () => {
+    // More accounts than the server's page of 100, so that the listing takes several requests.
     const created = [await createAccount('list-a'), await createAccount('list-b')];
+    for (let i = 0; i < 105; i += 15) await Promise.all(Array.from({ length: 15 }, () => server.test.newAccount()));
     const run = await runKv(['admin', 'accounts', 'list'], { env: admin });
     expect(run.code).toBe(0);
     const lines = run.stdout.trimEnd().split('\n');
     expect(lines[0].split(/\s+/)).toEqual(['ID', 'NAME', 'CREATED']);
+    expect(lines.length - 1).toBeGreaterThan(107);
     for (const { id } of created) expect(lines.some((line) => line.startsWith(`${id}  `))).toBe(true);
 
     const json = JSON.parse((await runKv(['admin', 'accounts', 'list', '--json'], { env: admin })).stdout);
     const ids = json.accounts.map((account: { id: string }) => account.id);
+    expect(ids).toHaveLength(lines.length - 1);
     expect(ids).toEqual(expect.arrayContaining(created.map(({ id }) => id)));
     expect(new Set(ids).size).toBe(ids.length);
     expect(json.accounts.find((account: { id: string }) => account.id === created[0].id)).toEqual((await accountDetails(created[0].id)).body.data.account);
+  });
+
+  it('exits 2 with the API error when asked to delete the default account', async () => {
+    const run = await runKv(['admin', 'accounts', 'delete', 'default'], { env: admin });
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/^kv: invalid_request: .+\n$/);
   });
 
   it('deletes an account: its keys stop working, and deleting it again exits 1', async () => {
