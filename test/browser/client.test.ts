@@ -4,30 +4,13 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { buildSync } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, describeBrowser } from '../helpers/browser';
 import { startClientServer, type ClientServer } from '../client/server';
 
-const CLIENT = path.join(__dirname, '..', '..', 'packages', 'client');
-
-/** The bundle as the package build makes it (scripts/build.js): minified ESM for browsers. */
-function bundle(outDir: string): string {
-  const outfile = path.join(outDir, 'kv-client.min.js');
-  buildSync({
-    entryPoints: [path.join(CLIENT, 'src', 'index.ts')],
-    outfile,
-    bundle: true,
-    minify: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    logLevel: 'silent',
-  });
-  return fs.readFileSync(outfile, 'utf8');
-}
+/** The browser bundle the package ships, made by the build (`npm test` builds first). */
+const BUNDLE = path.join(__dirname, '..', '..', 'packages', 'client', 'dist', 'browser', 'kv-client.min.js');
 
 /** A page server on 127.0.0.1: `/` loads the bundle as a module and puts it on `window.kv`. */
 async function servePage(script: string): Promise<{ server: http.Server; origin: string }> {
@@ -45,15 +28,16 @@ async function servePage(script: string): Promise<{ server: http.Server; origin:
 }
 
 describeBrowser('@kv/client in a browser (chromium, CORS)', () => {
-  let outDir: string;
+  let script: string;
   let s: ClientServer;
   let page: { server: http.Server; origin: string };
   let browser: Browser | undefined;
   let tab: Page;
 
   beforeAll(async () => {
-    outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvtest-client-bundle-'));
-    page = await servePage(bundle(outDir));
+    if (!fs.existsSync(BUNDLE)) throw new Error('packages/client is not built: run `npm run build` first');
+    script = fs.readFileSync(BUNDLE, 'utf8');
+    page = await servePage(script);
     s = await startClientServer({ KV_CORS_ORIGINS: page.origin });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -69,7 +53,6 @@ describeBrowser('@kv/client in a browser (chromium, CORS)', () => {
     await browser?.close().catch(() => undefined);
     await s?.close();
     await new Promise((resolve) => page?.server.close(resolve));
-    fs.rmSync(outDir, { recursive: true, force: true });
   });
 
   it('sets, gets, lists and deletes from a page on another origin', async () => {
@@ -170,7 +153,7 @@ describeBrowser('@kv/client in a browser (chromium, CORS)', () => {
   });
 
   it('is refused by the browser from an origin KV_CORS_ORIGINS does not list (KvNetworkError)', async () => {
-    const other = await servePage(fs.readFileSync(path.join(outDir, 'kv-client.min.js'), 'utf8'));
+    const other = await servePage(script);
     const otherTab = await browser!.newPage();
     try {
       await otherTab.goto(`${other.origin}/`);

@@ -17,9 +17,15 @@ function typescript(project) {
 fs.rmSync(dist, { recursive: true, force: true });
 // Type-checks the library with no Node types (so it cannot lean on Node) and writes its .d.ts files.
 typescript('tsconfig.types.json');
-// The CLI (src/cli) runs on Node only: compiled file by file into dist/cjs/cli; the library's
-// bundles below are written after it, over the library files tsc put next to it.
-if (fs.existsSync(path.join(root, 'src', 'cli'))) typescript('tsconfig.cli.json');
+// The CLI (src/cli) runs on Node only: compiled file by file into dist/cjs/cli.
+if (fs.existsSync(path.join(root, 'src', 'cli'))) {
+  typescript('tsconfig.cli.json');
+  // tsc also wrote the library's files it imports; the CLI loads the library through ../index (the
+  // bundle below), so those copies go: one copy of each class, and `instanceof` holds across both.
+  for (const name of fs.readdirSync(path.join(dist, 'cjs'))) {
+    if (name !== 'cli') fs.rmSync(path.join(dist, 'cjs', name), { recursive: true, force: true });
+  }
+}
 
 const common = { entryPoints: [entry], bundle: true, target: 'es2022', sourcemap: true, legalComments: 'none', logLevel: 'warning' };
 esbuild.buildSync({ ...common, outfile: path.join(dist, 'esm', 'index.js'), format: 'esm', platform: 'neutral' });
