@@ -35,7 +35,9 @@ describeStore('key management', () => {
   beforeAll(async () => {
     t = await createTestApp();
   });
-  afterAll(() => t.close());
+  afterAll(async () => {
+    await t?.close();
+  });
 
   const admin = {
     listAccounts: (query = '') => request(t.app).get(`/admin/accounts${query}`).set('Authorization', ADMIN),
@@ -543,7 +545,7 @@ describeStore('key management', () => {
       second = appOn(secondStore, { config: t.config });
     });
     afterAll(async () => {
-      await secondStore.store.close();
+      await secondStore?.store.close();
     });
 
     const onSecond = (auth: string) => request(second).get('/kv/usage').set('Authorization', auth);

@@ -526,11 +526,17 @@ export class RedisStore implements KvStore {
     for (const id of page) pipeline.hgetall(this.keys.account(id));
     const replies = page.length === 0 ? [] : await this.run(() => pipeline.exec());
     const accounts: Account[] = [];
-    for (const [error, fields] of replies ?? []) {
+    const gone: string[] = [];
+    (replies ?? []).forEach(([error, fields], i) => {
       if (error) throw toStoreError(error);
-      const account = parseAccount(fields as Record<string, string>);
+      const record = fields as Record<string, string>;
+      const account = parseAccount(record);
       if (account) accounts.push(account);
-    }
+      // No record: an id the backfill indexed as its account was being deleted (createAccount
+      // writes both at once, so it is no account being created). Dropped from the index.
+      else if (Object.keys(record).length === 0) gone.push(page[i]);
+    });
+    if (gone.length > 0) await this.run(() => this.client.zrem(this.keys.accounts(), ...gone));
     return { accounts, nextAfter: ids.length > request.limit ? page[page.length - 1] : null };
   }
 
@@ -538,7 +544,8 @@ export class RedisStore implements KvStore {
    * Accounts made before the listing existed are not in its index: the first listing of a store
    * adds them (SCAN of every primary for account records; a marker says it was done, so it runs
    * once per store, and again harmlessly when replicas race to it). Accounts created meanwhile are
-   * indexed by createAccount itself.
+   * indexed by createAccount itself. An account being deleted may be added back by a backfill that
+   * raced its deletion: the listing skips it, and drops the id once its record is gone.
    */
   private async indexAccountsOnce(): Promise<void> {
     if (this.accountsIndexed) return;
@@ -550,11 +557,7 @@ export class RedisStore implements KvStore {
           const [next, found] = await this.run(() => node.scan(cursor, 'MATCH', this.keys.accountPattern(), 'COUNT', 1000));
           cursor = next;
           const ids = found.filter((name) => name.startsWith(recordPrefix)).map((name) => name.slice(recordPrefix.length));
-          if (ids.length > 0) {
-            await this.run(() =>
-              this.client.indexAccounts(1 + ids.length, this.keys.accounts(), ...ids.map((id) => this.keys.account(id)), ...ids),
-            );
-          }
+          if (ids.length > 0) await this.run(() => this.client.zadd(this.keys.accounts(), ...ids.flatMap((id) => [0, id])));
         } while (cursor !== '0');
       }
       await this.run(() => this.client.set(this.keys.accountsIndexed(), '1'));
@@ -595,6 +598,8 @@ export class RedisStore implements KvStore {
       if (left === 0) break;
     }
     await this.run(() => this.client.del(this.keys.account(id), this.keys.accountApiKeys(id)));
+    // Had a backfill of the listing indexed it again meanwhile.
+    await this.run(() => this.client.zrem(this.keys.accounts(), id));
     return true;
   }
 

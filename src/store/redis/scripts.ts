@@ -69,7 +69,6 @@ export const SCRIPT_SIGNATURES = {
     args: [],
     rest: { of: 'keys', name: 'item' },
   },
-  indexAccounts: { keys: ['accounts'], args: [], rest: { of: 'keys', name: 'account' } },
   revokeApiKey: { keys: ['apiKeyId', 'apiKey', 'accountKeys'], args: ['keyId', 'keyHash'] },
   updateAccountLimits: { keys: ['account'], args: [], rest: { of: 'args', name: 'overrides' } },
   reserveAuthCheck: { keys: ['failures', 'checking'], args: ['limit', 'token', 'holdMs'] },
@@ -97,7 +96,6 @@ export const STORE_SCRIPTS = [
   'updateAccountLimits',
   'markAccountDeleted',
   'purgeItems',
-  'indexAccounts',
 ] as const satisfies readonly ScriptName[];
 
 /**
@@ -124,7 +122,6 @@ interface ScriptReplies {
   updateAccountLimits: number;
   markAccountDeleted: number;
   purgeItems: number;
-  indexAccounts: number;
   reserveAuthCheck: number[];
   releaseAuthCheck: number;
   addRateLimitHits: number;
