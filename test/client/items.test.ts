@@ -58,6 +58,13 @@ describeStore('KvClient data methods', () => {
       expect(await kv.delete('greeting')).toBe(false);
     });
 
+    it('tells with head whether a key exists, and its version, without the value', async () => {
+      const kv = await s.client();
+      const written = await kv.set('a/../b', { big: 'value' });
+      expect(await kv.head('a/../b')).toStrictEqual({ key: 'a/../b', version: written.version });
+      expect(await kv.head('missing')).toBeNull();
+    });
+
     it('revalidates an item: the same entry while unchanged, the new one once written, null once deleted', async () => {
       const kv = await s.client();
       await kv.set('flag', { on: false });

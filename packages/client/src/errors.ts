@@ -249,9 +249,23 @@ const ERROR_CLASSES: Record<KvErrorCode, ErrorClass> = {
   unavailable: KvUnavailableError,
 };
 
+/** The statuses the API answers with one code only. */
+const CODE_OF_STATUS: Partial<Record<number, KvErrorCode>> = {
+  401: 'unauthorized',
+  404: 'not_found',
+  409: 'type_mismatch',
+  412: 'precondition_failed',
+  413: 'value_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+  500: 'internal',
+  503: 'unavailable',
+};
+
 /**
  * The error for an answer: its code's class when the body is the API's error envelope, else a
- * plain KvError (`http_<status>`) carrying the start of the body as its message.
+ * plain KvError (`http_<status>`) carrying the start of the body as its message — except an answer
+ * without a body (HEAD) whose status has one code, which gets that code's class.
  */
 export function errorFromResponse(status: number, bodyText: string, requestId: string | null): KvError {
   let error: Record<string, unknown> | undefined;
@@ -270,5 +284,8 @@ export function errorFromResponse(status: number, bodyText: string, requestId: s
     return new ErrorClass(init);
   }
   const text = bodyText.trim().slice(0, 200);
+  // No body at all (an answer to HEAD): a status that has one code stands for it.
+  const code = text === '' ? CODE_OF_STATUS[status] : undefined;
+  if (code) return new ERROR_CLASSES[code]({ status, code, message: `HTTP ${status}`, requestId });
   return new KvError({ status, code: `http_${status}`, message: text || `HTTP ${status}`, requestId });
 }

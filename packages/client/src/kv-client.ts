@@ -248,6 +248,21 @@ export class KvClient {
     return (this.parse(answer.text, options) as { data: Entry<T> }).data;
   }
 
+  /**
+   * Whether the key exists, without its value (`HEAD`): `{ key, version }` from its ETag, or null.
+   * Counts as a read.
+   */
+  async head(key: string, options: CallOptions = {}): Promise<{ key: string; version: string } | null> {
+    try {
+      const { headers } = await this.http.send({ method: 'HEAD', path: `${ITEMS}/${itemPath(key)}`, idempotent: true, signal: options.signal });
+      const etag = headers.get('ETag') ?? '';
+      return { key, version: etag.replace(/^W\//, '').replace(/^"|"$/g, '') };
+    } catch (error) {
+      if (error instanceof KvNotFoundError) return null;
+      throw error;
+    }
+  }
+
   /** The item at `key` with its value's exact JSON text in `raw` (numbers keep every digit), or null. */
   async getRaw(key: string, options: CallOptions = {}): Promise<RawEntry | null> {
     return this.get(key, { ...options, raw: true });
