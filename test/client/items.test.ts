@@ -4,6 +4,7 @@ import {
   KvClient,
   KvError,
   KvForbiddenError,
+  KvInvalidJsonError,
   KvInvalidKeyError,
   KvInvalidRequestError,
   KvNotFoundError,
@@ -11,6 +12,7 @@ import {
   KvQuotaExceededError,
   KvTypeMismatchError,
   KvUnauthorizedError,
+  KvUnsupportedMediaTypeError,
   KvValueTooLargeError,
   rawJson,
   type ExportRecord,
@@ -490,6 +492,21 @@ describeStore('KvClient data methods', () => {
       const error = await kv.set('k', 1, { ttlSeconds: 0 }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(KvInvalidRequestError);
       expect(error).toMatchObject({ status: 400, details: [{ path: 'body.ttlSeconds', message: expect.any(String) }] });
+    });
+
+    it('throws KvInvalidJsonError for raw JSON text that is not JSON', async () => {
+      const kv = await s.client();
+      const error = await kv.set('k', rawJson('{"unclosed": ')).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(KvInvalidJsonError);
+      expect(error).toMatchObject({ status: 400, code: 'invalid_json' });
+    });
+
+    it('throws KvUnsupportedMediaTypeError for a Content-Encoding the server does not take', async () => {
+      const { apiKey } = await s.account();
+      const kv = new KvClient({ url: s.url, apiKey, headers: { 'Content-Encoding': 'zstd' } });
+      const error = await kv.set('k', 1).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(KvUnsupportedMediaTypeError);
+      expect(error).toMatchObject({ status: 415, code: 'unsupported_media_type' });
     });
 
     it('refuses undefined as a value before sending (TypeError)', async () => {

@@ -3,6 +3,7 @@
 
 import {
   KvClient,
+  KvInternalError,
   KvNetworkError,
   KvPreconditionFailedError,
   KvRateLimitedError,
@@ -140,6 +141,16 @@ describeStore('KvClient retries', () => {
       }
       expect(await kv.batchGet(['k', 'n', 'i'])).toStrictEqual([null, null, null]);
       expect((await kv.get('existing'))!.value).toStrictEqual({ a: 1 });
+    });
+
+    it('does not retry a 500 internal, even for a read, and throws KvInternalError with the request id', async () => {
+      const kv = await client();
+      flaky.breakNext('getItem', 1);
+      const before = flaky.calls('getItem');
+      const error = await kv.get('k').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(KvInternalError);
+      expect(error).toMatchObject({ status: 500, code: 'internal', requestId: expect.any(String) });
+      expect(flaky.calls('getItem') - before).toBe(1);
     });
 
     it('gives up after `retries` and throws KvUnavailableError', async () => {

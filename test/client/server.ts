@@ -67,12 +67,15 @@ export async function startClientServer(env: Record<string, string> = {}): Promi
 
 /**
  * The store of `t`, except that the next `n` calls of a method (failNext) go to a store that is cut
- * off from its backend, so the service answers them 503 `unavailable` exactly as in an outage.
+ * off from its backend, so the service answers them 503 `unavailable` exactly as in an outage, or
+ * throw as a bug would (breakNext: 500 `internal`).
  * `calls` counts every call of each method.
  */
 export interface FlakyStore {
   store: KvStore;
   failNext(method: keyof KvStore, n: number): void;
+  /** The next `n` calls of `method` throw a plain Error, as a bug would (500 `internal`). */
+  breakNext(method: keyof KvStore, n: number): void;
   calls(method: keyof KvStore): number;
   destroy(): Promise<void>;
 }
@@ -81,6 +84,7 @@ export async function flakyStore(t: TestApp): Promise<FlakyStore> {
   const down: TestStore = await createTestStore(t.kind);
   await down.cutOff();
   const failing = new Map<PropertyKey, number>();
+  const broken = new Map<PropertyKey, number>();
   const counted = new Map<PropertyKey, number>();
   const store = new Proxy(t.store, {
     get(target, prop) {
@@ -88,6 +92,11 @@ export async function flakyStore(t: TestApp): Promise<FlakyStore> {
       if (typeof real !== 'function') return real;
       return (...args: unknown[]) => {
         counted.set(prop, (counted.get(prop) ?? 0) + 1);
+        const bugs = broken.get(prop) ?? 0;
+        if (bugs > 0) {
+          broken.set(prop, bugs - 1);
+          return Promise.reject(new Error('a bug in the store'));
+        }
         const left = failing.get(prop) ?? 0;
         if (left > 0) {
           failing.set(prop, left - 1);
@@ -108,6 +117,7 @@ export async function flakyStore(t: TestApp): Promise<FlakyStore> {
   return {
     store,
     failNext: (method, n) => failing.set(method, n),
+    breakNext: (method, n) => broken.set(method, n),
     calls: (method) => counted.get(method) ?? 0,
     destroy: () => down.destroy(),
   };
