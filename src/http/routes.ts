@@ -98,6 +98,11 @@ const JSON_BODY_ERRORS = {
 
 const RATE_LIMIT_HEADERS: HeaderName[] = ['RateLimit', 'RateLimit-Policy'];
 
+/** How list, watch and export treat an API key limited to a prefix. */
+const PREFIXED_LISTING =
+  'With an API key limited to a prefix: without `prefix`, the key\'s prefix; a `prefix` under it, as asked; a `prefix` ' +
+  'it lies under, narrowed to it; any other, 403 `forbidden`.';
+
 export const ROUTES: readonly Route[] = [
   {
     method: 'put',
@@ -185,7 +190,7 @@ export const ROUTES: readonly Route[] = [
     summary: 'List keys',
     description:
       'Keys in UTF-8 byte order, in pages of up to `limit` (default 100). A page may hold fewer keys and still ' +
-      'have a `nextCursor`; keep going until it is null.',
+      'have a `nextCursor`; keep going until it is null. ' + PREFIXED_LISTING,
     tag: 'items',
     auth: 'apiKey',
     scope: 'read',
@@ -294,7 +299,8 @@ export const ROUTES: readonly Route[] = [
       '`?since=`) resumes right after that event while it is kept (the account\'s last 10,000 changes, less than an hour old); ' +
       'otherwise one `event: reset` and the stream goes on from now. An `expire` arrives within seconds of `expiresAt`. A ' +
       'comment line every 15 s keeps proxies from closing the stream. At most `KV_WATCHERS_PER_ACCOUNT` open watches per ' +
-      'account (429 past it); a client that does not read is dropped. Counts as one read.',
+      'account (429 past it); a client that does not read is dropped. The stream ends when its API key is revoked or ' +
+      'expires, or its account is deleted. Counts as one read. ' + PREFIXED_LISTING,
     tag: 'items',
     auth: 'apiKey',
     scope: 'read',
@@ -309,7 +315,8 @@ export const ROUTES: readonly Route[] = [
     summary: 'Export every item (or those under a prefix) as NDJSON',
     description:
       'One `{"key", "value", "expiresAt"}` per line, in key order, streamed: memory stays flat however many keys. A key that ' +
-      'exists for the whole export appears exactly once; one written or deleted meanwhile may or may not appear. Counts as one read.',
+      'exists for the whole export appears exactly once; one written or deleted meanwhile may or may not appear. Counts as one read. ' +
+      PREFIXED_LISTING,
     tag: 'items',
     auth: 'apiKey',
     scope: 'read',
@@ -325,7 +332,8 @@ export const ROUTES: readonly Route[] = [
     description:
       'Applied line by line (`mode=skip`, the default, leaves existing keys alone; `overwrite` replaces them). Blank lines ' +
       'are ignored, a line whose `expiresAt` has passed is skipped, and a bad line (syntax, key, value, quota) fails alone ' +
-      'with its 1-based line number; the lines before and after it still apply. Counts as one write.',
+      'with its 1-based line number; the lines before and after it still apply; with an API key limited to a prefix, a line ' +
+      'outside it fails with `forbidden`. Counts as one write.',
     tag: 'items',
     auth: 'apiKey',
     scope: 'write',
