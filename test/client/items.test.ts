@@ -172,6 +172,8 @@ describeStore('KvClient data methods', () => {
       "quote\"'`",
       '.hidden',
       '...',
+      '%2E%2E',
+      'a/%2e/b',
     ];
 
     it('reaches every key as itself, whatever characters and dot segments it has', async () => {
