@@ -46,6 +46,9 @@ async function callEveryScript(store: RedisStore, accountId: string): Promise<vo
   await store.createApiKey(second);
   await store.updateAccountLimits(adminAccount.id, { maxKeys: 5 });
   await store.revokeApiKey(second.id);
+  // Deleting an account: the mark on {admin}, then its items a batch at a time on the account's slot.
+  await store.createAccount({ ...adminAccount, id: accountId }, { ...keyRecord(randomId('key')), accountId });
+  await store.deleteAccount(accountId);
 }
 
 describeRedis('Redis Cluster', () => {
