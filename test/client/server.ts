@@ -9,7 +9,6 @@ import type { KvStore } from '../../src/store/types';
 import { ADMIN_TOKEN, appOn, createTestApp, type TestApp } from '../helpers/app';
 import type { TestAccount } from '../helpers/client';
 import { createTestStore, type TestStore } from '../helpers/stores';
-import { StoreUnavailableError } from '../../src/errors';
 
 /** An HTTP server on 127.0.0.1 at a free port, serving `app`. */
 export interface Listening {
@@ -101,14 +100,7 @@ export async function flakyStore(t: TestApp): Promise<FlakyStore> {
         if (left > 0) {
           failing.set(prop, left - 1);
           const cut = Reflect.get(down.store, prop, down.store) as (...a: unknown[]) => Promise<unknown>;
-          // A closed SQLite store throws its "not open" error from db.transaction(), outside the
-          // store's own mapping to StoreUnavailableError, so its writes answer 500 instead of 503;
-          // taken here as the outage it is (reported separately as a server bug).
-          return Promise.resolve()
-            .then(() => cut.apply(down.store, args))
-            .catch((error: unknown) => {
-              throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError(error);
-            });
+          return Promise.resolve().then(() => cut.apply(down.store, args));
         }
         return (real as (...a: unknown[]) => unknown).apply(target, args);
       };

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { StoreUnavailableError } from '../../src/errors';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store';
 import { createTestStore } from '../helpers/stores';
 import { describeStoreConformance } from './conformance';
@@ -128,6 +129,30 @@ describe('SqliteStore schema upgrade', () => {
       } finally {
         await store.close();
       }
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('SqliteStore after close', () => {
+  it('answers every operation with StoreUnavailableError (503), never a plain error (500)', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvtest-'));
+    const store = new SqliteStore({ dataDir, backgroundSweep: false });
+    await store.close();
+    try {
+      const always = { kind: 'none' } as const;
+      const attempts: Promise<unknown>[] = [
+        store.getItem('acc_closed', 'k'),
+        store.setItem('acc_closed', 'k', { value: '1', condition: always, maxKeys: 10 }),
+        store.setItems('acc_closed', [{ key: 'k', request: { value: '1', condition: always, maxKeys: 10 } }]),
+        store.deleteItem('acc_closed', 'k', always),
+        store.commit('acc_closed', { checks: [], ops: [{ op: 'set', key: 'k', value: '1' }], maxKeys: 10 }),
+        store.listItems('acc_closed', { prefix: '', limit: 10 }),
+        store.readChanges('acc_closed', '0', 10, false),
+        store.latestChange('acc_closed'),
+      ];
+      for (const attempt of attempts) await expect(attempt).rejects.toBeInstanceOf(StoreUnavailableError);
     } finally {
       fs.rmSync(dataDir, { recursive: true, force: true });
     }

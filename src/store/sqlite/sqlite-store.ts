@@ -317,7 +317,7 @@ export class SqliteStore implements KvStore {
 
   async getItems(accountId: string, keys: string[]): Promise<(Item | null)[]> {
     // One read transaction: one snapshot even if another process writes meanwhile.
-    const read = this.db.transaction(() => {
+    const read = this.transaction(() => {
       const now = Date.now();
       return keys.map((key): Item | null => {
         const row = this.statements.getItem.get(accountId, keyBytes(key));
@@ -329,7 +329,7 @@ export class SqliteStore implements KvStore {
   }
 
   async commit(accountId: string, request: CommitRequest): Promise<CommitOutcome> {
-    const apply = this.db.transaction((): CommitOutcome => {
+    const apply = this.transaction((): CommitOutcome => {
       const s = this.statements;
       const now = Date.now();
       this.sweepAccountNow(accountId, now);
@@ -404,14 +404,14 @@ export class SqliteStore implements KvStore {
   }
 
   async setItem(accountId: string, key: string, request: SetRequest): Promise<SetOutcome> {
-    const write = this.db.transaction(() => this.writeItem(accountId, key, request));
+    const write = this.transaction(() => this.writeItem(accountId, key, request));
     return this.run(() => write.immediate());
   }
 
   async setItems(accountId: string, writes: { key: string; request: SetRequest }[]): Promise<SetOutcome[]> {
     // One transaction for the batch (one commit instead of one per item); each write's outcome is
     // its own, as if it ran alone, in order.
-    const writeAll = this.db.transaction(() => writes.map(({ key, request }) => this.writeItem(accountId, key, request)));
+    const writeAll = this.transaction(() => writes.map(({ key, request }) => this.writeItem(accountId, key, request)));
     return this.run(() => writeAll.immediate());
   }
 
@@ -451,7 +451,7 @@ export class SqliteStore implements KvStore {
 
   async deleteItem(accountId: string, key: string, condition: WriteCondition): Promise<DeleteOutcome> {
     if (condition.kind === 'absent') throw new Error('deleteItem: an "absent" condition cannot apply to a delete');
-    const remove = this.db.transaction((): DeleteOutcome => {
+    const remove = this.transaction((): DeleteOutcome => {
       const s = this.statements;
       const now = Date.now();
       const bytes = keyBytes(key);
@@ -521,7 +521,7 @@ export class SqliteStore implements KvStore {
   }
 
   async latestChange(accountId: string): Promise<string> {
-    const read = this.db.transaction(() =>
+    const read = this.transaction(() =>
       Math.max(this.statements.latestChange.get(accountId)?.seq ?? 0, this.statements.trimmedUpto.get(accountId)?.trimmed_upto ?? 0),
     );
     return String(this.run(() => read()));
@@ -529,7 +529,7 @@ export class SqliteStore implements KvStore {
 
   async readChanges(accountId: string, cursor: string, limit: number, resuming: boolean): Promise<ChangesPage> {
     const after = Number(cursor);
-    const read = this.db.transaction((): ChangesPage => {
+    const read = this.transaction((): ChangesPage => {
       const s = this.statements;
       if ((s.trimmedUpto.get(accountId)?.trimmed_upto ?? 0) > after) return { reset: true };
       if (resuming && after !== 0) {
@@ -551,7 +551,7 @@ export class SqliteStore implements KvStore {
   }
 
   async keepWatched(accountId: string): Promise<void> {
-    const sweep = this.db.transaction(() => this.sweepAccount(accountId, Date.now(), SWEEP_BATCH));
+    const sweep = this.transaction(() => this.sweepAccount(accountId, Date.now(), SWEEP_BATCH));
     this.run(() => sweep.immediate());
   }
 
@@ -582,7 +582,7 @@ export class SqliteStore implements KvStore {
   }
 
   async createAccount(account: Account, firstKey: ApiKeyRecord): Promise<boolean> {
-    const create = this.db.transaction((): boolean => {
+    const create = this.transaction((): boolean => {
       const inserted = this.statements.insertAccount.run({
         id: account.id,
         name: account.name,
@@ -605,7 +605,7 @@ export class SqliteStore implements KvStore {
 
   async updateAccountLimits(id: string, patch: LimitsPatch): Promise<Account | null> {
     const names = LIMIT_NAMES.filter((name) => patch[name] !== undefined);
-    const update = this.db.transaction((): AccountRow | undefined => {
+    const update = this.transaction((): AccountRow | undefined => {
       if (names.length > 0) {
         const assignments = names.map((name) => `${LIMIT_COLUMNS[name]} = ?`).join(', ');
         this.db
@@ -621,7 +621,7 @@ export class SqliteStore implements KvStore {
   }
 
   async createApiKey(key: ApiKeyRecord): Promise<boolean> {
-    const create = this.db.transaction((): boolean => {
+    const create = this.transaction((): boolean => {
       if (!this.statements.getAccount.get(key.accountId)) return false;
       this.insertApiKey(key);
       return true;
@@ -662,7 +662,7 @@ export class SqliteStore implements KvStore {
    */
   async deleteAccount(id: string): Promise<boolean> {
     const s = this.statements;
-    const mark = this.db.transaction((): boolean => {
+    const mark = this.transaction((): boolean => {
       if (s.markAccountDeleted.run(Date.now(), id).changes === 0) return false;
       s.deleteAccountKeys.run(id);
       return true;
@@ -670,13 +670,13 @@ export class SqliteStore implements KvStore {
     if (!this.run(() => mark.immediate())) return false;
     this.invalidations.emit('invalidate', { kind: 'account', id } satisfies Invalidation);
 
-    const purgeItems = this.db.transaction((): number => {
+    const purgeItems = this.transaction((): number => {
       const removed = s.purgeItems.run(id, PURGE_BATCH).changes;
       if (removed > 0) s.addRows.run(-removed, id);
       return removed;
     });
-    const purgeChanges = this.db.transaction((): number => s.purgeChanges.run(id, id, PURGE_BATCH).changes);
-    const forget = this.db.transaction((): boolean => {
+    const purgeChanges = this.transaction((): number => s.purgeChanges.run(id, id, PURGE_BATCH).changes);
+    const forget = this.transaction((): boolean => {
       // A write authenticated before the mark may have landed meanwhile: collect it first.
       if (s.hasItems.get(id)) return false;
       s.forgetItemAccount.run(id);
@@ -716,7 +716,7 @@ export class SqliteStore implements KvStore {
 
   /** Deletes up to one batch of expired rows of every account; run by the background timer. */
   sweepAll(now = Date.now()): number {
-    const sweep = this.db.transaction((): number => {
+    const sweep = this.transaction((): number => {
       const removed = this.statements.sweepAll.all(now, BACKGROUND_SWEEP_BATCH);
       const perAccount = new Map<string, number>();
       for (const row of removed) {
@@ -829,6 +829,16 @@ export class SqliteStore implements KvStore {
       prefix: key.prefix ?? null,
       expiresAt: key.expiresAt ?? null,
     });
+  }
+
+  /**
+   * A transaction function on the database, or, once the store is closed, StoreUnavailableError
+   * (503 unavailable, as every other operation on a closed store): better-sqlite3 throws a plain
+   * TypeError for a closed connection here, outside run(), which answered 500.
+   */
+  private transaction<F extends (...args: never[]) => unknown>(fn: F): Database.Transaction<F> {
+    if (!this.db.open) throw new StoreUnavailableError(new Error('the database is closed'));
+    return this.db.transaction(fn);
   }
 
   private run<T>(operation: () => T): T {
