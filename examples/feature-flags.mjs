@@ -43,17 +43,21 @@ await assert.rejects(service.set('flags/checkout-v2', { enabled: true }), KvForb
 console.log('service cannot write flags: 403 forbidden');
 
 /**
- * The service's flags in memory. It starts following changes before it reads the flags, so nothing
- * written in between is missed, and reads them all again when the watch says it lost its place
- * (`reset`, after a long disconnection).
+ * The service's flags in memory. It reads the flags once its watch is open (onOpen), so every
+ * change after that read arrives as an event and nothing written in between is missed, and reads
+ * them all again when the watch says it lost its place (`reset`, after a long disconnection).
  */
 class FlagCache {
   flags = new Map();
   #controller = new AbortController();
 
   async start(client) {
-    const events = client.watch({ prefix: 'flags/', values: true, signal: this.#controller.signal });
-    const first = events.next(); // sends the request: the stream has every change from about now on
+    let opened;
+    const open = new Promise((resolve) => (opened = resolve));
+    const events = client.watch({ prefix: 'flags/', values: true, signal: this.#controller.signal, onOpen: () => opened() });
+    const first = events.next(); // sends the request
+    // Open: every change from now on will arrive. (A watch refused outright rejects `first`.)
+    await Promise.race([open, first]);
     await this.#load(client);
     this.following = this.#follow(client, events, first);
   }

@@ -131,13 +131,13 @@ export class WatchHub {
 
   /**
    * Starts delivering to `watcher` after `since` (a client's cursor: resumed if still kept, else
-   * one `reset` and from now), or from now.
+   * one `reset` and from now), or from now: after `now` when the caller took that cursor already.
    */
-  async add(watcher: Omit<Watcher, 'cursor'>, since: string | undefined): Promise<void> {
+  async add(watcher: Omit<Watcher, 'cursor'>, since: string | undefined, now?: string): Promise<void> {
     const { store } = this.options;
     let cursor: string;
     if (since === undefined) {
-      cursor = await store.latestChange(watcher.accountId);
+      cursor = now ?? (await store.latestChange(watcher.accountId));
     } else {
       const page = await store.readChanges(watcher.accountId, since, PAGE, true);
       if (page.reset) {
@@ -349,6 +349,9 @@ export function watchRoutes(router: Router, deps: WatchRoutesDeps): void {
       ending.unref();
       res.once('close', () => clearTimeout(ending));
     }
+    // "From now" is fixed before the headers go out: a client that has the response may read a
+    // snapshot then, and every change committed after it arrives as an event.
+    const now = since === undefined ? await store.latestChange(accountId) : undefined;
     // A stream lasts as long as the client stays: no request deadline.
     deadline(res).pause();
     res.writeHead(200, {
@@ -360,6 +363,6 @@ export function watchRoutes(router: Router, deps: WatchRoutesDeps): void {
     // How long a browser's EventSource waits before reconnecting.
     res.write('retry: 1000\n\n');
     const stillAuthenticated = () => deps.stillAuthenticated(req);
-    await hub.add({ id, res, accountId, prefix, values: query.values === true, stillAuthenticated }, since);
+    await hub.add({ id, res, accountId, prefix, values: query.values === true, stillAuthenticated }, since, now);
   });
 }

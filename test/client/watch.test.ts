@@ -56,6 +56,25 @@ describeStore('KvClient.watch', () => {
   });
   afterAll(() => s.close());
 
+  it('calls onOpen once the stream is open, and delivers a write made at that moment', async () => {
+    const kv = await s.client(UNLIMITED);
+    let opens = 0;
+    let written: Promise<unknown> | undefined;
+    const watch = kv.watch({
+      prefix: 'open/',
+      onOpen: () => {
+        opens++;
+        // Written the moment the stream is open, before any event was read: it must arrive.
+        written ??= kv.set('open/at-open', 1);
+      },
+    });
+    const [event] = await take(watch, 1);
+    await written;
+    await watch.return(undefined);
+    expect(event).toMatchObject({ type: 'set', key: 'open/at-open' });
+    expect(opens).toBe(1);
+  });
+
   it('yields set, delete and expire events under the prefix, with values when asked', async () => {
     const kv = await s.client(UNLIMITED);
     const watch = await started(kv, kv.watch<{ on: boolean }>({ prefix: 'flags/', values: true }), 'flags/_start');

@@ -145,6 +145,12 @@ export interface WatchOptions extends ReadOptions {
   raw?: boolean;
   /** Resume after this event id; without it the stream starts from now. */
   since?: string;
+  /**
+   * Called each time a stream is open (the first time and after every reconnection): from then
+   * on every change is delivered. Read a snapshot here (on the first call), and a cache built from
+   * it plus the events misses nothing.
+   */
+  onOpen?: () => void;
 }
 
 /** Options of update. */
@@ -539,6 +545,7 @@ export class KvClient {
             idempotent: true,
             signal: controller.signal,
           });
+          options.onOpen?.();
           let delivered = false;
           for await (const message of readEvents(res.body!)) {
             failures = 0;
