@@ -9,6 +9,7 @@ import { adminRoutes } from './http/admin';
 import { cors } from './http/cors';
 import { requestDeadline } from './http/deadline';
 import { openApiRoutes } from './http/openapi-routes';
+import { consoleRoutes } from './http/console';
 import { errorHandler, notFoundHandler, sendError } from './http/error-handler';
 import { atomicRoutes } from './http/atomic';
 import { itemRoutes } from './http/items';
@@ -43,7 +44,8 @@ export interface AppDeps {
 /**
  * The routes an app serves. `all`: everything on one port (no KV_INTERNAL_PORT). `public`: `/kv/*`
  * for clients; `internal`: `/metrics` and `/admin/*` for operators, on KV_INTERNAL_PORT. Both
- * answer `/healthz` and `/readyz`, so probes may use either port; any other route is 404
+ * answer `/healthz` and `/readyz`, so probes may use either port, and serve `/console`, which
+ * shows what its port serves; any other route is 404
  * `not_found`, as an unknown route.
  */
 export type Surface = 'all' | 'public' | 'internal';
@@ -121,6 +123,8 @@ export function createApp(deps: AppDeps): express.Express {
 
   // The API's own description, without authentication, on the surface clients use.
   if (servesPublic) openApiRoutes(app.router, config);
+  // The console on every surface: the page probes which routes this port serves and shows those.
+  consoleRoutes(app.router, { validators });
 
   if (servesInternal) app.use('/admin', adminRoutes({ config, store, validators, limitAuthFailures }));
 

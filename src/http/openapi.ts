@@ -345,6 +345,7 @@ export function openApiDocument(config: OpenApiConfig) {
       { name: 'admin', description: 'Accounts and API keys: `Authorization: Bearer $KV_ADMIN_TOKEN`; 404 when no admin token is configured.' },
       { name: 'operations', description: 'Health, readiness and metrics.' },
       { name: 'documentation', description: 'This document and its page.' },
+      { name: 'console', description: 'The browser console: its page and assets.' },
       { name: 'cors', description: 'Preflights of browsers on other origins (KV_CORS_ORIGINS).' },
     ],
     paths,

@@ -52,7 +52,7 @@ export interface Route {
   operationId: string;
   summary: string;
   description?: string;
-  tag: 'items' | 'admin' | 'operations' | 'documentation' | 'cors';
+  tag: 'items' | 'admin' | 'operations' | 'documentation' | 'console' | 'cors';
   /** apiKey: `Authorization: Bearer <api key>`; admin: `Authorization: Bearer $KV_ADMIN_TOKEN`. */
   auth: 'apiKey' | 'admin' | 'none';
   /** The scope an API key needs (every key has read). */
@@ -528,6 +528,32 @@ export const ROUTES: readonly Route[] = [
     summary: 'A script, style or image of the documentation page',
     description: 'Files of the swagger-ui-dist package and the page\'s own start-up script.',
     tag: 'documentation',
+    auth: 'none',
+    responses: { 200: { description: 'The file.', body: 'asset' } },
+    errors: { 404: ['not_found'] },
+  },
+  {
+    method: 'get',
+    path: '/console',
+    operationId: 'getConsole',
+    summary: 'The console: a page to browse, edit and watch data, and to manage accounts',
+    description:
+      'Served on every port; the page asks for an API key or the admin token and shows what this port serves. ' +
+      'Its script and style are under `/console/assets/`; nothing is loaded from elsewhere, and a strict ' +
+      'Content-Security-Policy allows no inline script or style. 404 when the console has not been built.',
+    tag: 'console',
+    auth: 'none',
+    query: 'noQuery',
+    responses: { 200: { description: 'An HTML page.', body: 'html' } },
+    errors: { 404: ['not_found'] },
+  },
+  {
+    method: 'get',
+    path: '/console/assets/{file}',
+    operationId: 'getConsoleAsset',
+    summary: 'A script or style of the console',
+    description: 'Named by a hash of their content, so they may be cached for a year.',
+    tag: 'console',
     auth: 'none',
     responses: { 200: { description: 'The file.', body: 'asset' } },
     errors: { 404: ['not_found'] },
