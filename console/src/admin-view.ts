@@ -17,6 +17,7 @@ const LIMITS: [LimitName, string][] = [
 
 export class AdminView {
   readonly element: HTMLElement;
+  private readonly heading = h('h1', { id: 'admin-title', tabindex: '-1' }, 'Admin');
   private readonly onceSlot = h('div', { class: 'once-slot' });
   private readonly formSlot = h('div', { class: 'form-slot' });
   private readonly rows = h('tbody');
@@ -45,13 +46,17 @@ export class AdminView {
     this.element = h(
       'section',
       { class: 'panel admin', 'aria-labelledby': 'admin-title' },
-      h('div', { class: 'section-head' }, h('h1', { id: 'admin-title' }, 'Admin'), this.newAccountButton),
+      h('div', { class: 'section-head' }, this.heading, this.newAccountButton),
       this.onceSlot,
       this.formSlot,
       h('div', { class: 'card' }, h('div', { class: 'table-wrap' }, table), this.tableEmpty, h('div', { class: 'actions' }, this.loadMore)),
       this.detail,
     );
     void this.loadPage(null).catch((error: unknown) => this.feedback.error(error));
+  }
+
+  focus(): void {
+    this.heading.focus();
   }
 
   // ---- accounts ----

@@ -513,8 +513,15 @@ export class DataView {
 }
 
 /**
+ * The server sends a heartbeat every 15 s by default (KV_WATCH_HEARTBEAT_SECONDS): a stream silent
+ * for this long is taken for a dead connection (a laptop waking up, a proxy that dropped it
+ * silently) and reopened. Reopening resumes after the last event, so a needless one costs nothing.
+ */
+const STALLED_MS = 60_000;
+
+/**
  * A fetch that reports when the watch stream is down: its request failed, it was refused, or its
- * body ended or broke (the client then reconnects, and onOpen says Live again).
+ * body ended, broke or stalled (the client then reconnects, and onOpen says Live again).
  */
 function trackingFetch(onDown: () => void): FetchFunction {
   return async (input, init) => {
@@ -530,10 +537,18 @@ function trackingFetch(onDown: () => void): FetchFunction {
       return res;
     }
     const reader = res.body.getReader();
+    let watchdog = 0;
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
+        clearTimeout(watchdog);
+        watchdog = window.setTimeout(() => {
+          onDown();
+          controller.error(new Error('the watch stream went silent'));
+          void reader.cancel().catch(() => undefined);
+        }, STALLED_MS);
         try {
           const { done, value } = await reader.read();
+          clearTimeout(watchdog);
           if (done) {
             onDown();
             controller.close();
@@ -541,11 +556,19 @@ function trackingFetch(onDown: () => void): FetchFunction {
             controller.enqueue(value);
           }
         } catch (error) {
+          clearTimeout(watchdog);
           onDown();
-          controller.error(error);
+          try {
+            controller.error(error);
+          } catch {
+            // Already errored by the watchdog.
+          }
         }
       },
-      cancel: (reason) => reader.cancel(reason),
+      cancel: (reason) => {
+        clearTimeout(watchdog);
+        return reader.cancel(reason);
+      },
     });
     return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
   };

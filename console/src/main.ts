@@ -21,6 +21,9 @@ class Console {
   private usageView: UsageView | null = null;
   private adminView: AdminView | null = null;
   private readonly feedback: Feedback;
+  /** The sign-in forms, kept while shown so that switching sections keeps what was typed. */
+  private apiKeyFormElement: HTMLElement | null = null;
+  private adminFormElement: HTMLElement | null = null;
   private readonly nav = document.getElementById('nav')!;
   private readonly views = document.getElementById('views')!;
 
@@ -76,8 +79,8 @@ class Console {
     }
     // Credentials this port takes but the tab does not hold yet: their forms below the section.
     const more: HTMLElement[] = [];
-    if (this.surface.data && !this.kv) more.push(this.apiKeyForm());
-    if (this.surface.admin && !this.admin) more.push(this.adminForm());
+    if (this.surface.data && !this.kv) more.push((this.apiKeyFormElement ??= this.apiKeyForm()));
+    if (this.surface.admin && !this.admin) more.push((this.adminFormElement ??= this.adminForm()));
     if (more.length > 0) shown.push(h('section', { class: 'panel more', 'aria-label': 'More access' }, ...more));
     // Keep the sections' elements (and their state) when switching between them.
     if (shown.some((element, index) => this.views.children[index] !== element) || this.views.children.length !== shown.length) {
@@ -109,7 +112,12 @@ class Console {
         this.surface.admin ? ', or manage accounts and keys with the service’s admin token' : '',
         '. They are kept in this tab only (sessionStorage) and sent only to this service.',
       ),
-      h('div', { class: 'signin-forms' }, this.surface.data ? this.apiKeyForm() : null, this.surface.admin ? this.adminForm() : null),
+      h(
+        'div',
+        { class: 'signin-forms' },
+        this.surface.data ? (this.apiKeyFormElement ??= this.apiKeyForm()) : null,
+        this.surface.admin ? (this.adminFormElement ??= this.adminForm()) : null,
+      ),
     );
   }
 
@@ -136,6 +144,7 @@ class Console {
         session.setApiKey(key);
         this.kv = kv;
         this.apiKey = key;
+        this.apiKeyFormElement = null;
         if (!this.admin) location.hash = '#data';
         this.render();
         this.dataView?.focus();
@@ -163,8 +172,10 @@ class Console {
         await admin.listAccounts({ limit: 1 });
         session.setAdminToken(token);
         this.admin = admin;
+        this.adminFormElement = null;
         if (!this.kv) location.hash = '#admin';
         this.render();
+        if (!this.kv) this.adminView?.focus();
       }, button);
     });
     return form;
@@ -180,6 +191,8 @@ class Console {
     this.dataView = null;
     this.usageView = null;
     this.adminView = null;
+    this.apiKeyFormElement = null;
+    this.adminFormElement = null;
     this.feedback.clear();
     history.replaceState(null, '', location.pathname);
     this.render();
