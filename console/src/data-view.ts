@@ -209,7 +209,7 @@ export class DataView {
       if (event.type === 'set') await this.reload(item).catch((error: unknown) => this.feedback.error(error));
       else {
         this.closeItem();
-        this.feedback.notice(`${event.key} was ${event.type === 'expire' ? 'expired' : 'deleted elsewhere'}.`);
+        this.feedback.notice(`${event.key} ${event.type === 'expire' ? 'expired' : 'was deleted elsewhere'}.`);
       }
     } else {
       item.changed.hidden = false;
