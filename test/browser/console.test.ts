@@ -325,7 +325,7 @@ describeBrowser('the console in Chromium', () => {
     expect(await theirsBox.isEditable()).toBe(false);
     expect(await mineBox.isEditable()).toBe(false);
     expect(await conflict.innerText()).toContain(theirs.version);
-    await screenshot(page, 'conflict');
+    await screenshot(page, 'conflict', { fullPage: true });
 
     await conflict.getByRole('button', { name: 'Keep mine', exact: true }).click();
     await conflict.waitFor({ state: 'hidden' });
@@ -401,6 +401,63 @@ describeBrowser('the console in Chromium', () => {
     await page.getByRole('status').filter({ hasText: 'Changed elsewhere' }).first().waitFor();
     expect(await editor.inputValue()).toBe('"my unsaved edit"');
     expect((await live.innerText()).trim()).toBe('Live');
+    expect(tab.problems()).toEqual(NO_PROBLEMS);
+  }, 30_000);
+
+  it('reads "Reconnecting…" while the service is down, then "Live" again with the changes made since', async () => {
+    const own = await startConsoleService();
+    try {
+      const account = await own.newAccount();
+      await account.client.set('before', 1);
+      const tab = await open({ origin: own.url });
+      const { page } = tab;
+      await signIn(page, account.apiKey);
+      const live = page.getByRole('status', { name: 'Live', exact: true });
+      await waitFor(async () => (await live.innerText()).trim() === 'Live', { what: '"Live" while the stream is open', timeoutMs: STEP_MS });
+
+      await own.kill();
+      await waitFor(async () => (await live.innerText()).trim() === 'Reconnecting…', { what: '"Reconnecting…" while the service is down', timeoutMs: STEP_MS });
+      await own.startAgain();
+      await account.client.set('after', 2);
+      await keyItem(keysTree(page), 'after').waitFor({ timeout: 15_000 });
+      await waitFor(async () => (await live.innerText()).trim() === 'Live', { what: '"Live" once the stream is open again', timeoutMs: STEP_MS });
+      expect(tab.problems()).toEqual(NO_PROBLEMS);
+    } finally {
+      await Promise.all(pages.splice(0).map((page) => page.close()));
+      await own.stop();
+    }
+  }, 40_000);
+
+  it('pages the tree with "Load more" past 100 keys and narrows it to a prefix', async () => {
+    const account = await service.newAccount();
+    await seed(account.client);
+    const logs = Array.from({ length: 105 }, (_, index) => `logs/${String(index + 1).padStart(4, '0')}`);
+    for (let start = 0; start < logs.length; start += 25) {
+      await Promise.all(logs.slice(start, start + 25).map((key) => account.client.set(key, { line: key })));
+    }
+    const tab = await open();
+    const { page } = tab;
+    await signIn(page, account.apiKey);
+    const tree = keysTree(page);
+    const loadMore = page.getByRole('button', { name: 'Load more', exact: true });
+
+    // Byte order: app/…, greeting, logs/0001… — a first page of 100 keys ends before the last logs.
+    const logsFolder = folderItem(tree, 'logs');
+    await logsFolder.click();
+    await keyItem(tree, '0001').waitFor();
+    await loadMore.waitFor();
+    expect(await keyItem(tree, '0105').count()).toBe(0);
+    await loadMore.click();
+    await keyItem(tree, '0105').waitFor();
+    await loadMore.waitFor({ state: 'hidden' });
+    expect(await tree.getByRole('treeitem').filter({ hasText: /^\d{4}$/ }).count()).toBe(105);
+
+    await page.getByRole('textbox', { name: 'Prefix', exact: true }).fill('app/');
+    await keyItem(tree, 'greeting').waitFor({ state: 'detached' });
+    await folderItem(tree, 'settings').waitFor();
+    expect(await folderItem(tree, 'logs').count()).toBe(0);
+    await page.getByRole('textbox', { name: 'Prefix', exact: true }).fill('');
+    await keyItem(tree, 'greeting').waitFor();
     expect(tab.problems()).toEqual(NO_PROBLEMS);
   }, 30_000);
 
@@ -481,7 +538,7 @@ describeBrowser('the console in Chromium', () => {
     expect(readerKey).toBeDefined();
     expect(readerKey).not.toBe(accountKey);
     await shownOnce.getByRole('button', { name: 'Copy', exact: true }).waitFor();
-    await screenshot(page, 'new-api-key');
+    await screenshot(page, 'new-api-key', { fullPage: true });
     await shownOnce.getByRole('button', { name: 'Done', exact: true }).click();
     await shownOnce.waitFor({ state: 'hidden' });
 
@@ -617,4 +674,48 @@ describeBrowser('the console in Chromium', () => {
     }
     expect(tab.problems()).toEqual(NO_PROBLEMS);
   }, 30_000);
+
+  describe('with a small failed-authentication budget (KV_AUTH_FAILURES_PER_MINUTE=4)', () => {
+    let limited: ConsoleService;
+
+    beforeAll(async () => {
+      limited = await startConsoleService({ KV_AUTH_FAILURES_PER_MINUTE: '4' });
+    }, 30_000);
+
+    afterAll(async () => {
+      await limited?.stop();
+    });
+
+    it('lets a right key sign in after the console was opened more often than the budget of failures allows', async () => {
+      // Opening the page is no failed authentication: a team behind one address opens it all day.
+      for (let opened = 0; opened < 3; opened++) {
+        const tab = await open({ origin: limited.url });
+        await signInForm(tab.page).waitFor();
+        await tab.settled();
+        await tab.close();
+      }
+      // Another right key, from another client at the same address, is not refused either.
+      const other = await limited.newAccount();
+      expect(await request(limited.url, other.apiKey, 'GET', 'anything')).toEqual({ status: 404, code: 'not_found' });
+      const account = await limited.newAccount();
+      const tab = await open({ origin: limited.url });
+      await signIn(tab.page, account.apiKey);
+      expect(tab.problems()).toEqual(NO_PROBLEMS);
+    }, 30_000);
+
+    it('shows a "rate_limited" alert when a sign-in is refused for too many failed authentications from this address', async () => {
+      for (let failures = 0; failures < 5; failures++) {
+        await request(limited.url, `kv_${crypto.randomBytes(24).toString('base64url')}`, 'GET', 'anything');
+      }
+      expect(await request(limited.url, `kv_${crypto.randomBytes(24).toString('base64url')}`, 'GET', 'anything')).toEqual({ status: 429, code: 'rate_limited' });
+      const account = await limited.newAccount();
+      const tab = await open({ origin: limited.url });
+      const form = signInForm(tab.page);
+      await form.getByLabel('API key', { exact: true }).fill(account.apiKey);
+      await form.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await alertWith(tab.page, 'rate_limited').waitFor();
+      expect(await form.isVisible()).toBe(true);
+      expect(tab.problems()).toEqual(NO_PROBLEMS);
+    }, 30_000);
+  });
 });

@@ -24,6 +24,11 @@ export interface ConsoleService {
   admin: KvAdmin;
   /** A fresh account of the test's own (random name) and a client bound to its read+write key. */
   newAccount(limits?: { maxKeys?: number; readsPerSecond?: number; writesPerSecond?: number }): Promise<TestConsoleAccount>;
+  /** Kills the process (SIGKILL): the port refuses connections until startAgain. */
+  kill(): Promise<void>;
+  /** Starts the service again on the same port and data directory, and waits until it is ready. */
+  startAgain(): Promise<void>;
+  /** Kills the process and removes its data. */
   stop(): Promise<void>;
 }
 
@@ -47,20 +52,29 @@ export async function startConsoleService(env: Record<string, string> = {}): Pro
     fs.rmSync(dataDir, { recursive: true, force: true });
     throw error;
   }
-  const started = service;
-  const internalUrl = started.internalPort === undefined ? undefined : `http://127.0.0.1:${started.internalPort}`;
-  const admin = new KvAdmin({ url: internalUrl ?? started.url, adminToken: ADMIN_TOKEN, retry: false });
+  let current = service;
+  const { url, port } = current;
+  const internalUrl = current.internalPort === undefined ? undefined : `http://127.0.0.1:${current.internalPort}`;
+  const admin = new KvAdmin({ url: internalUrl ?? url, adminToken: ADMIN_TOKEN, retry: false });
   return {
-    url: started.url,
+    url,
     internalUrl,
     admin,
     async newAccount(limits) {
       const name = `console-test-${crypto.randomBytes(4).toString('hex')}`;
       const { account, apiKey } = await admin.createAccount({ name, ...(limits ? { limits } : {}) });
-      return { id: account.id, name, apiKey: apiKey.key, client: new KvClient({ url: started.url, apiKey: apiKey.key, retry: false }) };
+      return { id: account.id, name, apiKey: apiKey.key, client: new KvClient({ url, apiKey: apiKey.key, retry: false }) };
+    },
+    async kill() {
+      await stopProcess(current.child);
+    },
+    async startAgain() {
+      if (internalUrl) throw new Error('startAgain keeps the public port only; a service with KV_INTERNAL_PORT would move its internal one');
+      current = await startService({ KV_DATA_DIR: path.join(dataDir, 'data'), KV_ADMIN_TOKEN: ADMIN_TOKEN, ...env, PORT: String(port) });
+      await waitUntilReady(url, 10_000);
     },
     async stop() {
-      await stopProcess(started.child);
+      await stopProcess(current.child);
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
@@ -246,11 +260,14 @@ export async function scrollsSideways(page: Page): Promise<boolean> {
   return page.evaluate<boolean>('document.scrollingElement.scrollWidth > document.scrollingElement.clientWidth');
 }
 
-/** Writes `docs/console/<name>.png` when KV_SCREENSHOTS=1 (the README's pictures); otherwise nothing. */
-export async function screenshot(page: Page, name: string): Promise<void> {
+/**
+ * Writes `docs/console/<name>.png` when KV_SCREENSHOTS=1 (the README's pictures); otherwise
+ * nothing. `fullPage`: the whole page rather than what the viewport shows.
+ */
+export async function screenshot(page: Page, name: string, options: { fullPage?: boolean } = {}): Promise<void> {
   if (process.env.KV_SCREENSHOTS !== '1') return;
   const dir = path.join(__dirname, '..', '..', 'docs', 'console');
   fs.mkdirSync(dir, { recursive: true });
-  // The caret would blink into one picture and not the next: pictures stay the same run to run.
-  await page.screenshot({ path: path.join(dir, `${name}.png`), caret: 'hide', animations: 'disabled' });
+  // The caret would blink into one picture and not the next.
+  await page.screenshot({ path: path.join(dir, `${name}.png`), caret: 'hide', animations: 'disabled', fullPage: options.fullPage });
 }
