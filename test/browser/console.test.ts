@@ -162,7 +162,7 @@ describeBrowser('the console in Chromium', () => {
   let browser: Browser;
   const pages: ConsolePage[] = [];
 
-  /** A console page on `origin` (the service's by default), closed after the file. */
+  /** A console page on `origin` (the service's by default), closed after the test. */
   async function open(options: Parameters<typeof openConsole>[2] & { origin?: string } = {}): Promise<ConsolePage> {
     const page = await openConsole(browser, options.origin ?? service.url, options);
     pages.push(page);
@@ -333,6 +333,16 @@ describeBrowser('the console in Chromium', () => {
     expect(kept).toMatchObject({ value: { on: true, by: 'mine' } });
     expect(kept!.version).not.toBe(theirs.version);
     await waitFor(async () => (await shownVersion(item)) === kept!.version, { what: `"Version ${kept!.version}" after keeping mine`, timeoutMs: STEP_MS });
+
+    // Cancel leaves the editor as it was, and the server too.
+    await editor.fill('{"on": "cancelled"}');
+    const theirsThen = await account.client.set(key, { on: 'theirs then' });
+    await item.getByRole('button', { name: 'Save', exact: true }).click();
+    await conflict.waitFor();
+    await conflict.getByRole('button', { name: 'Cancel', exact: true }).click();
+    await conflict.waitFor({ state: 'hidden' });
+    expect(JSON.parse(await editor.inputValue())).toEqual({ on: 'cancelled' });
+    expect(await account.client.get(key)).toMatchObject({ value: { on: 'theirs then' }, version: theirsThen.version });
 
     await editor.fill('{"on": "mine again"}');
     const theirsAgain = await account.client.set(key, { on: 'theirs again' });
@@ -577,6 +587,33 @@ describeBrowser('the console in Chromium', () => {
     expect(await request(service.url, accountKey!, 'GET', 'flags/dark-mode')).toEqual({ status: 401, code: 'unauthorized' });
     expect(tab.problems()).toEqual(NO_PROBLEMS);
   }, 40_000);
+
+  it('pages the Accounts table with "Load more" until every account is listed', async () => {
+    for (let start = 0; start < 60; start += 20) {
+      await Promise.all(Array.from({ length: 20 }, () => service.newAccount()));
+    }
+    const everyId: string[] = [];
+    for await (const account of service.admin.allAccounts()) everyId.push(account.id);
+    const tab = await open();
+    const { page } = tab;
+    await signInAsAdmin(page, ADMIN_TOKEN);
+    await sections(page).getByRole('link', { name: 'Admin', exact: true }).click();
+    const accounts = page.getByRole('table', { name: 'Accounts', exact: true });
+    const rows = accounts.getByRole('row').filter({ hasText: /acc_|default/ });
+    const loadMore = page.getByRole('button', { name: 'Load more', exact: true });
+    await rows.first().waitFor();
+    await loadMore.waitFor();
+    const firstPage = await rows.count();
+    expect(firstPage).toBeLessThan(everyId.length);
+    for (let clicks = 0; (await loadMore.isVisible()) && clicks < 10; clicks++) {
+      const before = await rows.count();
+      await loadMore.click();
+      await waitFor(async () => (await rows.count()) > before, { what: 'another page of accounts', timeoutMs: STEP_MS });
+    }
+    const listed = (await rows.allInnerTexts()).map((text) => /acc_[0-9a-f]{20}|default/.exec(text)?.[0]);
+    expect(listed).toEqual(everyId);
+    expect(tab.problems()).toEqual(NO_PROBLEMS);
+  }, 30_000);
 
   it('shows no Admin on the public port and Admin but no Data on the internal port when KV_INTERNAL_PORT is set', async () => {
     const split = await startConsoleService({ KV_INTERNAL_PORT: '0' });
