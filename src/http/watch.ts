@@ -360,8 +360,10 @@ export function watchRoutes(router: Router, deps: WatchRoutesDeps): void {
       // nginx: pass events on as they come.
       'X-Accel-Buffering': 'no',
     });
-    // How long a browser's EventSource waits before reconnecting.
-    res.write('retry: 1000\n\n');
+    // How long a browser's EventSource waits before reconnecting; and, for a stream from now, where
+    // "now" is: a block with an id and no data sets the client's last event id (EventSource and the
+    // client both), so a stream that drops before its first event still resumes from its start.
+    res.write(now === undefined ? 'retry: 1000\n\n' : `retry: 1000\nid: ${now}\n\n`);
     const stillAuthenticated = () => deps.stillAuthenticated(req);
     await hub.add({ id, res, accountId, prefix, values: query.values === true, stillAuthenticated }, since, now);
   });

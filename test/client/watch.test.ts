@@ -137,6 +137,33 @@ describeStore('KvClient.watch', () => {
     }
   });
 
+  it('resumes from where a stream started when it broke before its first event: changes made meanwhile arrive', async () => {
+    for (const fresh of [true, false]) {
+      // A fresh account has no change log yet; the other has changes before the watch starts.
+      const account = await s.account(UNLIMITED);
+      const direct = new KvClient({ url: s.url, apiKey: account.apiKey });
+      if (!fresh) for (let i = 0; i < 3; i++) await direct.set(`before/${i}`, i);
+      const proxy = await flakyProxy(s.port);
+      try {
+        const viaProxy = new KvClient({ url: proxy.url, apiKey: account.apiKey, retry: { minDelayMs: 50 } });
+        let opened!: () => void;
+        const open = new Promise<void>((resolve) => (opened = resolve));
+        const watch = viaProxy.watch({ prefix: 'm/', onOpen: () => opened() });
+        const first = watch.next();
+        await open;
+        // Cut before anything was delivered; the first reconnection attempt is dropped as well.
+        proxy.plan.push('drop');
+        proxy.cutAll();
+        await direct.set('m/while-cut', 1);
+        const next = await Promise.race([first, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no event')), 8000))]);
+        expect(next).toMatchObject({ done: false, value: { type: 'set', key: 'm/while-cut' } });
+        await watch.return(undefined);
+      } finally {
+        await proxy.close();
+      }
+    }
+  });
+
   it('resumes after `since`, and ends quietly when its signal aborts', async () => {
     const kv = await s.client(UNLIMITED);
     const first = await started(kv, kv.watch({ prefix: 's/' }), 's/_start');

@@ -147,8 +147,9 @@ export interface WatchOptions extends ReadOptions {
   since?: string;
   /**
    * Called each time a stream is open (the first time and after every reconnection): from then
-   * on every change is delivered. Read a snapshot here (on the first call), and a cache built from
-   * it plus the events misses nothing.
+   * on every change is delivered. Read a snapshot here on the first call, and a cache built from it
+   * plus the events misses nothing: a reconnection resumes where the stream was (even one that
+   * dropped before its first event), or yields `reset` when it cannot.
    */
   onOpen?: () => void;
 }
@@ -547,7 +548,8 @@ export class KvClient {
           });
           options.onOpen?.();
           let delivered = false;
-          for await (const message of readEvents(res.body!)) {
+          // The stream's starting point counts as seen: a drop before the first event resumes there.
+          for await (const message of readEvents(res.body!, (id) => (lastId = id))) {
             failures = 0;
             delivered = true;
             if (message.id !== undefined) lastId = message.id;

@@ -35,9 +35,12 @@ export interface SseMessage {
 /**
  * The events of a `text/event-stream` body, parsed as the HTML standard says (`id`, `event`,
  * `data` fields, comment lines ignored, an event dispatched at a blank line when it has data).
+ * `onId` hears an id that came in a complete block without data (the stream's starting point):
+ * like EventSource's lastEventId, it is where a reconnection resumes.
  */
-export async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<SseMessage> {
+export async function* readEvents(body: ReadableStream<Uint8Array>, onId?: (id: string) => void): AsyncGenerator<SseMessage> {
   let id: string | undefined;
+  let idInBlock = false;
   let event = '';
   let data: string[] = [];
   for await (const raw of readLines(body)) {
@@ -45,8 +48,10 @@ export async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenera
     for (const line of raw.split('\r')) {
       if (line === '') {
         if (data.length > 0) yield { id, event: event || 'message', data: data.join('\n') };
+        else if (idInBlock && id !== undefined) onId?.(id);
         event = '';
         data = [];
+        idInBlock = false;
         continue;
       }
       if (line.startsWith(':')) continue;
@@ -56,7 +61,10 @@ export async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenera
       if (value.startsWith(' ')) value = value.slice(1);
       if (field === 'data') data.push(value);
       else if (field === 'event') event = value;
-      else if (field === 'id' && !value.includes('\0')) id = value;
+      else if (field === 'id' && !value.includes('\0')) {
+        id = value;
+        idInBlock = true;
+      }
     }
   }
 }
