@@ -369,6 +369,10 @@ describeBrowser('the console in Chromium', () => {
     const dialog = page.getByRole('dialog', { name: `Delete ${key}?`, exact: true });
     await dialog.getByRole('button', { name: 'Cancel', exact: true }).click();
     await dialog.waitFor({ state: 'hidden' });
+    await item.getByRole('button', { name: 'Delete', exact: true }).click();
+    await dialog.waitFor();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
     expect(await account.client.get(key)).not.toBeNull();
 
     await item.getByRole('button', { name: 'Delete', exact: true }).click();
@@ -408,7 +412,7 @@ describeBrowser('the console in Chromium', () => {
 
     await editor.fill('"my unsaved edit"');
     await account.client.set('news', 'freshest');
-    await page.getByRole('status').filter({ hasText: 'Changed elsewhere' }).first().waitFor();
+    await page.getByRole('status', { name: 'Changed elsewhere', exact: true }).waitFor();
     expect(await editor.inputValue()).toBe('"my unsaved edit"');
     expect((await live.innerText()).trim()).toBe('Live');
     expect(tab.problems()).toEqual(NO_PROBLEMS);

@@ -200,21 +200,14 @@ export function keysTree(page: Page): Locator {
   return page.getByRole('tree', { name: 'Keys', exact: true });
 }
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/**
- * The tree item of a folder segment. The contract names folders by their segment; an expanded
- * folder's name may also carry its children's (name from content), and may end in "/".
- */
+/** The tree item of a folder, named by its segment (without the "/" drawn after it); it is expandable. */
 export function folderItem(scope: Locator, segment: string): Locator {
-  return scope.getByRole('treeitem', { name: new RegExp(`^${escapeRegExp(segment)}/?(\\s|$)`) }).first();
+  return scope.getByRole('treeitem', { name: segment, exact: true }).and(scope.locator('[aria-expanded]'));
 }
 
-/** The tree item of a key, named by its last segment. */
+/** The tree item of a key, named by its last segment; not expandable. */
 export function keyItem(scope: Locator, segment: string): Locator {
-  return scope.getByRole('treeitem', { name: segment, exact: true });
+  return scope.getByRole('treeitem', { name: segment, exact: true }).and(scope.locator('[role="treeitem"]:not([aria-expanded])'));
 }
 
 /** The region named "Item". */
