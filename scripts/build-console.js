@@ -41,6 +41,8 @@ const html = template.replace('{{css}}', `/console/assets/${files.css}`).replace
 if (html.includes('{{') || /<script(?![^>]*\bsrc=)[^>]*>|\sstyle=/i.test(html)) {
   throw new Error('console/index.html: a placeholder is left, or it has inline script or style (the CSP refuses them)');
 }
+// The service fills it in (src/http/console.ts): which APIs the port serving the page answers.
+if (!html.includes('<meta name="kv-serves" content="">')) throw new Error('console/index.html: the kv-serves meta element is missing');
 
 fs.rmSync(out, { recursive: true, force: true });
 fs.mkdirSync(path.join(out, 'assets'), { recursive: true });

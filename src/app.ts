@@ -123,8 +123,8 @@ export function createApp(deps: AppDeps): express.Express {
 
   // The API's own description, without authentication, on the surface clients use.
   if (servesPublic) openApiRoutes(app.router, config);
-  // The console on every surface: the page probes which routes this port serves and shows those.
-  consoleRoutes(app.router, { validators });
+  // The console on every surface, told which of the APIs this port serves.
+  consoleRoutes(app.router, { validators, serves: { data: servesPublic, admin: servesInternal && config.adminToken !== undefined } });
 
   if (servesInternal) app.use('/admin', adminRoutes({ config, store, validators, limitAuthFailures }));
 

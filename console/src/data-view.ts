@@ -63,7 +63,12 @@ export class DataView {
     private readonly apiKey: string,
     private readonly feedback: Feedback,
   ) {
-    this.tree = new KeyTree((key) => void this.feedback.run(() => this.open(key)));
+    this.tree = new KeyTree(
+      (key) =>
+        void this.feedback.run(async () => {
+          if (key !== this.item?.key && (await this.mayLeaveItem())) await this.open(key);
+        }),
+    );
     let debounce = 0;
     this.prefixInput.addEventListener('input', () => {
       clearTimeout(debounce);
@@ -76,7 +81,11 @@ export class DataView {
       this.setPrefix(this.prefixInput.value);
     });
     this.loadMore.addEventListener('click', () => void this.feedback.run(() => this.loadPage(this.generation, this.nextCursor), this.loadMore));
-    this.newKeyButton.addEventListener('click', () => this.openNewKey());
+    this.newKeyButton.addEventListener('click', () =>
+      void this.feedback.run(async () => {
+        if (await this.mayLeaveItem()) this.openNewKey();
+      }),
+    );
 
     this.element = h(
       'section',
@@ -198,6 +207,10 @@ export class DataView {
     if (event.type === 'reset') {
       // The stream could not resume: what changed meanwhile is unknown, so read everything again.
       this.restart();
+      const open = this.item;
+      if (open && open.editor.value === open.baseline && !open.conflictSlot.hasChildNodes()) {
+        await this.reload(open).catch((error: unknown) => this.feedback.error(error));
+      }
       return;
     }
     const item = this.item;
@@ -232,6 +245,18 @@ export class DataView {
 
   private renderDetailEmpty(): void {
     replace(this.detail, h('div', { class: 'empty-detail' }, h('p', null, 'Select a key to see and edit its value, or create one with “New key”.')));
+  }
+
+  /** True when the open item has no unsaved edits, or the user chose to discard them. */
+  private async mayLeaveItem(): Promise<boolean> {
+    const item = this.item;
+    if (!item || item.editor.value === item.baseline) return true;
+    return openDialog({
+      title: `Discard your changes to ${item.key}?`,
+      body: [h('p', null, 'The value in the editor has not been saved.')],
+      confirm: 'Discard',
+      danger: true,
+    });
   }
 
   private async open(key: string): Promise<void> {
@@ -294,7 +319,11 @@ export class DataView {
       dirty.hidden = editor.value === item.baseline;
     });
     remove.addEventListener('click', () => void this.feedback.run(() => this.remove(item)));
-    close.addEventListener('click', () => this.closeItem());
+    close.addEventListener('click', () =>
+      void this.feedback.run(async () => {
+        if (await this.mayLeaveItem()) this.closeItem();
+      }),
+    );
     replace(this.detail, region);
   }
 
@@ -438,7 +467,10 @@ export class DataView {
       danger: true,
     });
     if (!confirmed) return;
-    await this.kv.delete(item.key, { ifVersion: item.version });
+    const deletion = this.kv.delete(item.key, { ifVersion: item.version });
+    // Its own delete event must not read as a deletion made elsewhere.
+    this.pendingWrite = deletion.catch(() => undefined);
+    await deletion;
     this.keys.delete(item.key);
     if (this.item === item) this.closeItem();
     this.renderTree();

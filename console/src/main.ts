@@ -5,7 +5,7 @@ import { AdminView } from './admin-view';
 import { DataView } from './data-view';
 import { check, field, h, replace } from './dom';
 import { Feedback } from './feedback';
-import { probeSurface, session, type Surface } from './session';
+import { findSurface, session, type Surface } from './session';
 import { UsageView } from './usage-view';
 
 type ViewName = 'data' | 'usage' | 'admin';
@@ -200,18 +200,24 @@ class Console {
   }
 }
 
+/**
+ * A person is waiting: a 429 is retried only when it asks for a short wait; a longer one is shown
+ * at once (`rate_limited: … retry in N s`) rather than leaving a button busy for a minute.
+ */
+const RETRY = { retries: 2, maxRetryAfterMs: 3_000 };
+
 function newClient(apiKey: string): KvClient {
-  return new KvClient({ url: ORIGIN, apiKey, retry: { retries: 2 } });
+  return new KvClient({ url: ORIGIN, apiKey, retry: RETRY });
 }
 
 function newAdmin(adminToken: string): KvAdmin {
-  return new KvAdmin({ url: ORIGIN, adminToken, retry: { retries: 2 } });
+  return new KvAdmin({ url: ORIGIN, adminToken, retry: RETRY });
 }
 
 async function start(): Promise<void> {
   let surface: Surface;
   try {
-    surface = await probeSurface();
+    surface = await findSurface();
   } catch {
     // The service did not answer: offer both; signing in will say what is wrong.
     surface = { data: true, admin: true };

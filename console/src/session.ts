@@ -28,19 +28,26 @@ export const session = {
   setAdminToken: (token: string | null) => write(ADMIN_TOKEN, token),
 };
 
-/** What this origin serves, found by asking without credentials. */
+/** What this origin serves. */
 export interface Surface {
-  /** `/kv/*`: 401 without a key (404 on the internal port). */
+  /** `/kv/*`: the data API (not on the internal port). */
   data: boolean;
-  /** `/admin/*`: 401 without the token (404 on the public port, or when no admin token is configured). */
+  /** `/admin/*`: the admin API (not on the public port, nor without an admin token). */
   admin: boolean;
 }
 
 /**
- * Asks `/kv/usage` and `/admin/accounts` without credentials: 404 means not served here, anything
- * else (401, or 429 from the failed-authentication throttle) means served.
+ * What this origin serves. The service says so in the page (`<meta name="kv-serves">`), which
+ * costs nothing; a page served some other way asks `/kv/usage` and `/admin/accounts` without
+ * credentials instead (404: not served; 401, or 429 from the failed-authentication throttle:
+ * served), at the price of two failed authentications.
  */
-export async function probeSurface(): Promise<Surface> {
+export async function findSurface(): Promise<Surface> {
+  const meta = document.querySelector<HTMLMetaElement>('meta[name="kv-serves"]');
+  if (meta?.content) {
+    const words = meta.content.split(/\s+/);
+    return { data: words.includes('data'), admin: words.includes('admin') };
+  }
   const served = async (path: string) => {
     const res = await fetch(path, { credentials: 'omit', cache: 'no-store', headers: { Accept: 'application/json' } });
     await res.body?.cancel();

@@ -61,17 +61,36 @@ function setSecurityHeaders(res: { setHeader(name: string, value: string): unkno
   res.setHeader('Referrer-Policy', 'no-referrer');
 }
 
+/** What the port that serves the page answers, which the page shows: the data API, the admin API. */
+export interface ConsoleServes {
+  /** `/kv/*` (the public surface, or the only one). */
+  data: boolean;
+  /** `/admin/*` (the internal surface, or the only one, with KV_ADMIN_TOKEN set). */
+  admin: boolean;
+}
+
+/** The meta element the page reads what its port serves from; the build leaves its content empty. */
+const SERVES_META = '<meta name="kv-serves" content="">';
+
 /**
  * Binds the console's routes on `router` (the app's, at the root); they take no authentication (the
- * page asks for an API key or the admin token and sends it to the API itself). The files are read
+ * page asks for an API key or the admin token and sends it to the API itself). The page is told
+ * what this port serves in a meta element, so that opening it costs no request without credentials
+ * (each would count against the failed-authentication throttle of its address). The files are read
  * on the first request that finds them, so a service started before `npm run build` serves the
  * console once it is built; until then /console answers 404 `not_found`.
  */
-export function consoleRoutes(router: Router, deps: { validators: Validators; dir?: string }): void {
+export function consoleRoutes(router: Router, deps: { validators: Validators; serves: ConsoleServes; dir?: string }): void {
   const route = bindRoutes(router);
   const dir = deps.dir ?? CONSOLE_DIR;
+  const serves = [deps.serves.data ? 'data' : '', deps.serves.admin ? 'admin' : ''].filter(Boolean).join(' ');
   let built: BuiltConsole | null = null;
-  const load = () => (built ??= loadConsole(dir));
+  const load = () => {
+    if (built) return built;
+    built = loadConsole(dir);
+    if (built) built.html = built.html.replace(SERVES_META, `<meta name="kv-serves" content="${serves}">`);
+    return built;
+  };
 
   route('getConsole', (req, res) => {
     deps.validators.noQuery('query', req.query);

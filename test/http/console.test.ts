@@ -110,7 +110,29 @@ describeStore('the console over HTTP', () => {
     expectError(await request(apps.get('all')!).get('/console?key=kv_x'), 400, 'invalid_request');
   });
 
-  it('tells the page, without credentials, which APIs its port serves: 401 where served, 404 where not', async () => {
+  it.each([
+    ['all', 'data admin'],
+    ['public', 'data'],
+    ['internal', 'admin'],
+  ] as const)('tells the page on the %s surface which APIs its port serves (%s), so that opening it costs no failed authentication', async (surface, serves) => {
+    const res = await request(apps.get(surface)!).get('/console');
+    expect(res.text.match(/<meta name="kv-serves" content="([^"]*)">/)?.[1]).toBe(serves);
+  });
+
+  it('tells the page that the admin API is not served without an admin token', async () => {
+    const app = createApp({
+      config: { ...t.config, adminToken: undefined },
+      store: t.store,
+      logger: pino({ level: 'silent' }),
+      rateLimitStore: t.testStore.rateLimitStore,
+      isReady: () => true,
+    });
+    const res = await request(app).get('/console');
+    expect(res.text.match(/<meta name="kv-serves" content="([^"]*)">/)?.[1]).toBe('data');
+    expectError(await request(app).get('/admin/accounts'), 404, 'not_found');
+  });
+
+  it('answers the probes of a page served elsewhere, without credentials: 401 where an API is served, 404 where not', async () => {
     const probe = async (surface: Surface) => ({
       data: (await request(apps.get(surface)!).get('/kv/usage')).status,
       admin: (await request(apps.get(surface)!).get('/admin/accounts')).status,
@@ -122,7 +144,7 @@ describeStore('the console over HTTP', () => {
 
   it('answers /console with 404 not_found while the console is not built', async () => {
     const app = express();
-    consoleRoutes(app.router, { validators: createValidators(t.config), dir: path.join(os.tmpdir(), 'kv-no-console-here') });
+    consoleRoutes(app.router, { validators: createValidators(t.config), serves: { data: true, admin: false }, dir: path.join(os.tmpdir(), 'kv-no-console-here') });
     app.use(errorHandler(pino({ level: 'silent' })));
     const res = await request(app).get('/console');
     expectError(res, 404, 'not_found');
