@@ -109,17 +109,10 @@ async function tabTo(page: Page, target: Locator): Promise<void> {
   throw new Error(`Tab never reached ${target.toString()}`);
 }
 
-/**
- * True when the focus is on `target` or inside it; for a tree item, on that item and not on one
- * nested in it. A widget that keeps the focus and points at its current item with
- * aria-activedescendant counts as focus on that item.
- */
+/** True when the focus is on `target` or inside it; for a tree item, on that item and not on one nested in it. */
 async function hasFocus(target: Locator): Promise<boolean> {
   return target.evaluate((element) => {
-    const document = element.ownerDocument;
-    let active = document.activeElement;
-    const pointed = active?.getAttribute('aria-activedescendant');
-    if (pointed) active = document.getElementById(pointed) ?? active;
+    const active = element.ownerDocument.activeElement;
     if (!active) return false;
     if (element.getAttribute('role') === 'treeitem') return active.closest('[role="treeitem"]') === element;
     return element === active || element.contains(active);
@@ -127,8 +120,8 @@ async function hasFocus(target: Locator): Promise<boolean> {
 }
 
 /**
- * Opens `key` from the "Keys" tree with the keyboard alone, as the tree pattern has it: Tab into the
- * tree, arrows to move, Right (or Enter) to expand a folder, Enter to open a key.
+ * Opens `key` from the "Keys" tree with the keyboard alone, as the WAI-ARIA tree pattern has it:
+ * Tab into the tree (one Tab stop), Down to move, Right to expand a folder, Enter to open a key.
  */
 async function openKeyByKeyboard(page: Page, key: string): Promise<Locator> {
   const tree = keysTree(page);
@@ -138,15 +131,11 @@ async function openKeyByKeyboard(page: Page, key: string): Promise<Locator> {
     const isFolder = index < segments.length - 1;
     const target = isFolder ? folderItem(tree, segment) : keyItem(tree, segment);
     for (let presses = 0; !(await hasFocus(target)); presses++) {
-      if (presses === 30) throw new Error(`the arrow keys never reached tree item ${segment}`);
-      const before = await page.evaluate<string>('document.activeElement ? document.activeElement.outerHTML : ""');
+      if (presses === 30) throw new Error(`the Down arrow never reached tree item ${segment}`);
       await page.keyboard.press('ArrowDown');
-      // A tree whose items are Tab stops rather than arrow-key stops is still usable by keyboard.
-      if ((await page.evaluate<string>('document.activeElement ? document.activeElement.outerHTML : ""')) === before) await page.keyboard.press('Tab');
     }
     if (isFolder) {
       if ((await target.getAttribute('aria-expanded')) !== 'true') await page.keyboard.press('ArrowRight');
-      if ((await target.getAttribute('aria-expanded')) !== 'true') await page.keyboard.press('Enter');
       await waitFor(async () => (await target.getAttribute('aria-expanded')) === 'true', { what: `folder ${segment} to expand`, timeoutMs: STEP_MS });
     } else {
       await page.keyboard.press('Enter');
