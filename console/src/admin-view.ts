@@ -246,6 +246,7 @@ export class AdminView {
       if (override !== undefined) input.value = String(override);
       return [limit, label, input] as const;
     });
+    const storedKeys = h('dd', null, `${formatNumber(keyCount)} of ${formatNumber(account.limits.maxKeys)}`);
     const saveLimits = h('button', { type: 'submit', class: 'primary' }, 'Save limits');
     const limitsForm = h(
       'form',
@@ -264,6 +265,7 @@ export class AdminView {
         this.accounts.set(id, updated);
         this.renderRows();
         for (const [limit, , input] of limitInputs) input.placeholder = String(updated.limits[limit]);
+        storedKeys.textContent = `${formatNumber(keyCount)} of ${formatNumber(updated.limits.maxKeys)}`;
         this.feedback.notice(`Saved the limits of ${id}.`);
       }, saveLimits);
     });
@@ -285,7 +287,7 @@ export class AdminView {
         h('dt', null, 'Created'),
         h('dd', null, formatTime(account.createdAt)),
         h('dt', null, 'Stored keys'),
-        h('dd', null, `${formatNumber(keyCount)} of ${formatNumber(account.limits.maxKeys)}`),
+        storedKeys,
       ),
       limitsForm,
       h(
