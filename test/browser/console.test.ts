@@ -488,8 +488,13 @@ describeBrowser('the console in Chromium', () => {
 
   it('creates an account and a read-only key limited to a prefix with an expiry, each key shown once, sets limits, revokes the key and deletes the account', async () => {
     const tab = await open({ clipboard: true });
-    const { page } = tab;
+    const { page, context } = tab;
     await signInAsAdmin(page, ADMIN_TOKEN);
+    // The admin token, like an API key, stays in this tab's sessionStorage only.
+    const stored = await page.evaluate<{ session: string; local: string }>('({ session: JSON.stringify({ ...sessionStorage }), local: JSON.stringify({ ...localStorage }) })');
+    expect(stored.session).toContain(ADMIN_TOKEN);
+    expect(stored.local).not.toContain(ADMIN_TOKEN);
+    expect((await context.cookies()).filter((cookie) => cookie.value.includes(ADMIN_TOKEN))).toEqual([]);
     await sections(page).getByRole('link', { name: 'Admin', exact: true }).click();
     const accounts = page.getByRole('table', { name: 'Accounts', exact: true });
     await accounts.waitFor();
