@@ -62,6 +62,8 @@ export class DataView {
     private readonly kv: KvClient,
     private readonly apiKey: string,
     private readonly feedback: Feedback,
+    /** Told when the service refuses the key (revoked, expired, account deleted). */
+    private readonly onRefused: (error: unknown) => void,
   ) {
     this.tree = new KeyTree(
       (key) =>
@@ -192,7 +194,10 @@ export class DataView {
     } catch (error) {
       if (signal.aborted || generation !== this.generation) return;
       if (error instanceof KvError && error.status === 404) setLive('off', 'Not live: this server keeps no change log');
-      else {
+      else if (error instanceof KvError && error.status === 401) {
+        setLive('off', 'Not live');
+        this.onRefused(error);
+      } else {
         setLive('off', 'Not live');
         this.feedback.error(error);
       }

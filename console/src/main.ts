@@ -1,6 +1,6 @@
 // The console's entry: finds what this origin serves, signs in, and switches between its sections.
 
-import { KvAdmin, KvClient } from '../../packages/client/src';
+import { KvAdmin, KvClient, KvUnauthorizedError } from '../../packages/client/src';
 import { AdminView } from './admin-view';
 import { DataView } from './data-view';
 import { check, field, h, replace } from './dom';
@@ -38,6 +38,32 @@ class Console {
     if (adminToken) this.admin = newAdmin(adminToken);
     window.addEventListener('hashchange', () => this.render());
     this.render();
+    // A credential kept from before a reload may have been revoked (or the token changed) since.
+    const kv = this.kv;
+    kv?.usage().catch((error: unknown) => this.refused(error, kv));
+    const admin = this.admin;
+    admin?.listAccounts({ limit: 1 }).catch((error: unknown) => this.refused(error, admin));
+  }
+
+  /** A credential the service now refuses (401): forgotten, and its sign-in form shown with the error. */
+  private refused(error: unknown, credential: KvClient | KvAdmin): void {
+    if (!(error instanceof KvUnauthorizedError)) return;
+    if (credential === this.kv) {
+      session.setApiKey(null);
+      this.dataView?.dispose();
+      this.kv = null;
+      this.apiKey = '';
+      this.dataView = null;
+      this.usageView = null;
+    } else if (credential === this.admin) {
+      session.setAdminToken(null);
+      this.admin = null;
+      this.adminView = null;
+    } else {
+      return;
+    }
+    this.render();
+    this.feedback.error(error);
   }
 
   /** The section the address names, if it may be shown; else the first that may. */
@@ -65,7 +91,7 @@ class Console {
     }
     const shown: HTMLElement[] = [];
     if (this.kv) {
-      this.dataView ??= new DataView(this.kv, this.apiKey, this.feedback);
+      this.dataView ??= new DataView(this.kv, this.apiKey, this.feedback, (error) => this.refused(error, this.kv!));
       this.usageView ??= new UsageView(this.kv, this.feedback);
       this.dataView.element.hidden = view !== 'data';
       this.usageView.element.hidden = view !== 'usage';
