@@ -41,13 +41,15 @@ interface BuiltConsole {
 /** Reads the built page and its assets (a few tens of KB) into memory; null when it has not been built. */
 function loadConsole(dir: string): BuiltConsole | null {
   let html: string;
+  let names: string[];
   try {
     html = fs.readFileSync(path.join(dir, 'index.html'), 'utf8');
+    names = fs.readdirSync(path.join(dir, 'assets'));
   } catch {
     return null;
   }
   const assets = new Map<string, { type: string; body: Buffer }>();
-  for (const name of fs.readdirSync(path.join(dir, 'assets'))) {
+  for (const name of names) {
     const match = ASSET_NAME.exec(name);
     if (match) assets.set(name, { type: ASSET_TYPES[match[1]], body: fs.readFileSync(path.join(dir, 'assets', name)) });
   }
