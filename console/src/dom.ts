@@ -65,10 +65,10 @@ export function describeError(error: unknown): string {
 }
 
 /**
- * A modal dialog named by its title. `<dialog>` with showModal: the rest of the page is inert (focus
- * stays inside), Escape closes it. Resolves with the value of the button pressed, or null on
- * Escape / Cancel. `build` adds content and may return a function that says whether `confirm` is
- * enabled yet.
+ * A modal dialog named by its title: `<dialog>` with showModal, so the rest of the page is inert
+ * (the focus stays inside) and Escape closes it. Resolves true when confirmed, false on Cancel or
+ * Escape; the focus then goes back where it was. `canConfirm`, checked on every input in the
+ * dialog, keeps the confirm button disabled until it says yes.
  */
 export function openDialog(options: {
   title: string;
