@@ -263,11 +263,11 @@ describeBrowser('the console in Chromium', () => {
     expect(tab.problems()).toEqual(NO_PROBLEMS);
   }, 30_000);
 
-  it('opens a value with a number beyond 2^53 exact, saves an edit exact, and shows the new version', async () => {
+  it('opens a value with a number beyond 2^53 exact, saves an edit exact keeping its TTL, and shows the new version', async () => {
     const account = await service.newAccount();
     await seed(account.client);
     const key = 'app/settings/limits';
-    const seeded = await account.client.set(key, rawJson('{"max": 12345678901234567890, "unit": "bytes"}'));
+    const seeded = await account.client.set(key, rawJson('{"max": 12345678901234567890, "unit": "bytes"}'), { ttlSeconds: 3600 });
     const tab = await open();
     const { page } = tab;
     await signIn(page, account.apiKey);
@@ -284,6 +284,8 @@ describeBrowser('the console in Chromium', () => {
       return now !== null && now.version !== seeded.version && now;
     }, { what: 'the save to reach the server', timeoutMs: STEP_MS });
     expect(saved.raw.replace(/\s/g, '')).toBe('{"max":98765432109876543210,"unit":"bytes","note":"raised"}');
+    // An edit changes the value, not when the key expires.
+    expect((await account.client.get(key))!.expiresAt).toBe(seeded.expiresAt);
     await waitFor(async () => (await shownVersion(item)) === saved.version, { what: `"Version ${saved.version}" in the Item region`, timeoutMs: STEP_MS });
     await screenshot(page, 'data-item');
 
