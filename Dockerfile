@@ -14,12 +14,18 @@ RUN apt-get update \
 # Dependencies first, so a change under src/ reuses this layer. --ignore-scripts skips the
 # "prepare" build (the sources are not here yet); the one production dependency with an install
 # script, the native SQLite driver, is then built on its own.
+# The client's manifest too: it is a workspace of the lock file, which npm ci installs as a whole.
 COPY package.json package-lock.json ./
+COPY packages/client/package.json ./packages/client/
 RUN npm ci --ignore-scripts --no-audit --no-fund \
  && npm rebuild better-sqlite3
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
 COPY src ./src
+# The build also builds the client (packages/client) and the console (console/, which bundles the
+# client) into dist/console, which the service serves.
+COPY packages ./packages
+COPY console ./console
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund
 

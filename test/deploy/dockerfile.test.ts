@@ -1,6 +1,6 @@
 // The image: two stages, non-root, exec-form node on the built entry point, a health check that works.
 
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,7 +14,12 @@ const final = stages[stages.length - 1];
 const of = (stage: Stage, keyword: string): Instruction[] => stage.instructions.filter((i) => i.keyword === keyword);
 const last = (stage: Stage, keyword: string): Instruction | undefined => of(stage, keyword).at(-1);
 const runs = (stage: Stage): string[] => of(stage, 'RUN').map((i) => i.args);
-const packageJson = JSON.parse(readText('package.json')) as { main: string; scripts: Record<string, string>; engines: { node: string } };
+const packageJson = JSON.parse(readText('package.json')) as {
+  main: string;
+  scripts: Record<string, string>;
+  engines: { node: string };
+  workspaces?: string[];
+};
 
 /** The stage named by `COPY --from=<name>`: the build stage every runtime COPY comes from. */
 function buildStage(): Stage {
@@ -81,7 +86,12 @@ describe('Dockerfile', () => {
       .flatMap((i) => splitFlags(i.args).rest.split(/\s+/).slice(0, -1));
     const buildConfig = JSON.parse(readText('tsconfig.build.json')) as { extends?: string; include: string[] };
     const scriptFiles = packageJson.scripts.build.split(/\s+/).filter((word) => /\.(js|json)$/.test(word));
-    const needed = ['package.json', 'package-lock.json', 'tsconfig.build.json', ...scriptFiles, ...buildConfig.include];
+    // The workspaces (the client, built by `npm run build -w …`) and the console (scripts/build-console.js).
+    const workspaces = (packageJson.workspaces ?? []).flatMap((glob) =>
+      glob.endsWith('/*') ? fs.readdirSync(rootPath(glob.slice(0, -2))).map((name) => `${glob.slice(0, -2)}/${name}`) : [glob],
+    );
+    const consoleSource = packageJson.scripts.build.includes('build-console') ? ['console'] : [];
+    const needed = ['package.json', 'package-lock.json', 'tsconfig.build.json', ...scriptFiles, ...buildConfig.include, ...workspaces, ...consoleSource];
     if (buildConfig.extends) needed.push(path.normalize(buildConfig.extends));
     for (const file of needed) {
       const isCopied = copied.some((source) => {
@@ -90,6 +100,20 @@ describe('Dockerfile', () => {
       });
       expect({ file, isCopied }).toEqual({ file, isCopied: true });
     }
+  });
+
+  it("copies each workspace's package.json before npm ci, which installs the lock file's workspaces", () => {
+    const build = buildStage();
+    const ciAt = runIndex(build, /\bnpm ci\b/);
+    const copiedBefore = build.instructions
+      .slice(0, ciAt)
+      .filter((i) => i.keyword === 'COPY' && !splitFlags(i.args).flags.from)
+      .flatMap((i) => splitFlags(i.args).rest.split(/\s+/).slice(0, -1).map((source) => path.normalize(source)));
+    const workspaces = (packageJson.workspaces ?? []).flatMap((glob) =>
+      glob.endsWith('/*') ? fs.readdirSync(rootPath(glob.slice(0, -2))).map((name) => `${glob.slice(0, -2)}/${name}`) : [glob],
+    );
+    expect(workspaces.length).toBeGreaterThan(0);
+    for (const workspace of workspaces) expect(copiedBefore).toContain(path.join(workspace, 'package.json'));
   });
 
   it('builds every production dependency that has an install script', () => {
@@ -203,6 +227,11 @@ describe('Dockerfile', () => {
   });
 });
 
+/** The files under `folder` that git tracks: what a clean clone, the build context, holds. */
+function trackedFiles(folder: string): string[] {
+  return execFileSync('git', ['ls-files', '-z', '--', folder], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
+}
+
 describe('.dockerignore', () => {
   const patterns = readText('.dockerignore')
     .split('\n')
@@ -225,7 +254,7 @@ describe('.dockerignore', () => {
   }
 
   it('keeps node_modules, dist, data, .git and .env out of the build context', () => {
-    for (const file of ['node_modules/express/index.js', 'dist/main.js', 'data/kv.sqlite', '.git/HEAD', '.env', '.env.production']) {
+    for (const file of ['node_modules/express/index.js', 'dist/main.js', 'data/kv.sqlite', '.git/HEAD', '.env', '.env.production', 'packages/client/dist/esm/index.js', 'packages/client/node_modules/x/index.js']) {
       expect({ file, excluded: excluded(file) }).toEqual({ file, excluded: true });
     }
   });
@@ -239,7 +268,9 @@ describe('.dockerignore', () => {
     for (const source of sources) {
       const absolute = path.join(ROOT, source);
       expect(fs.existsSync(absolute)).toBe(true);
-      const files = fs.statSync(absolute).isDirectory() ? fs.readdirSync(absolute, { recursive: true }).map((f) => path.join(source, String(f))) : [source];
+      // A folder: the files of it a clean clone has (its build output and node_modules are not sources).
+      const files = fs.statSync(absolute).isDirectory() ? trackedFiles(source) : [source];
+      expect(files.length).toBeGreaterThan(0);
       for (const file of files) expect({ file, excluded: excluded(path.normalize(file)) }).toEqual({ file, excluded: false });
     }
   });
