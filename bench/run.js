@@ -240,7 +240,7 @@ async function main() {
       }
       for (const [workload, kinds] of Object.entries(WORKLOADS)) {
         if (!kinds[target.kind] || (target.only && !target.only.includes(workload))) continue;
-        plans.push({ target, workload, spec: await kinds[target.kind]({ url: target.url, apiKey: API_KEY, redis, prefix: PREFIX }) });
+        plans.push({ target, workload, spec: await kinds[target.kind]({ url: target.url, apiKey: API_KEY, adminToken: ADMIN_TOKEN, redis, prefix: PREFIX }) });
       }
     }
     // A log-off target's runs go right after the same workload on its log-on counterpart, so each

@@ -146,6 +146,13 @@ const WORKLOADS = {
       };
     },
   },
+  // Issue 15 and 16's routes: an operator's page of accounts, and the console's page.
+  'admin: list accounts': {
+    kv: async (ctx) => ({ method: 'GET', path: '/admin/accounts?limit=100', headers: { Authorization: `Bearer ${ctx.adminToken}` } }),
+  },
+  'console page': {
+    kv: async () => ({ method: 'GET', path: '/console' }),
+  },
   'GET 1 MiB': {
     kv: seededGet('bench/big', BIG_VALUE, { big: true }),
     obvious: seededGet('bench/big', BIG_VALUE, { big: true }),
