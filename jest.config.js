@@ -46,7 +46,7 @@ module.exports = {
       ...common,
       displayName: 'topology',
       // The HTTP suites that need nothing but HTTP, through nginx in front of three KV processes.
-      testMatch: ['<rootDir>/test/http/{items,errors,races,properties,model,atomic,transfer,watch}.test.ts'],
+      testMatch: ['<rootDir>/test/http/{items,errors,races,properties,model,atomic,transfer,watch,admin-keys}.test.ts'],
       setupFiles: ['<rootDir>/test/setup/store-topology.ts'],
       globalSetup: '<rootDir>/test/topology/global-setup.ts',
       globalTeardown: '<rootDir>/test/topology/global-teardown.ts',

@@ -54,6 +54,18 @@ ${upstreams.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=2s;`)
     # workers could not write to a temp folder owned by the root that starts them here.
     client_body_buffer_size 5m;
     proxy_buffering off;
+    # As the shipped nginx.conf: an import's body streams through, applied as its lines arrive.
+    location = /kv/import {
+      client_max_body_size 0;
+      proxy_request_buffering off;
+      proxy_pass http://kv;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_next_upstream off;
+      proxy_read_timeout 600s;
+    }
     location / {
       proxy_pass http://kv;
       proxy_http_version 1.1;

@@ -103,7 +103,8 @@ describeStore('key management', () => {
         expect(res.body.data.accounts.length).toBeLessThanOrEqual(limit);
         for (const account of res.body.data.accounts) {
           expect(account).toEqual({
-            id: expect.stringMatching(ACCOUNT_ID),
+            // The default account is there too where the service bootstrapped it (the replica topology).
+            id: account.id === 'default' ? 'default' : expect.stringMatching(ACCOUNT_ID),
             name: account.name === null ? null : expect.any(String),
             limits: expect.any(Object),
             limitOverrides: expect.any(Object),
