@@ -62,3 +62,11 @@ export function accountClient(target: Target, apiKey: string) {
 
 /** The item routes as one account: what accountClient returns. */
 export type AccountClient = ReturnType<typeof accountClient>;
+
+/** A supertest parser that reads a response body as text, whatever its content type (NDJSON, SSE). */
+export const asText = (res: NodeJS.ReadableStream & { setEncoding(e: string): void }, cb: (err: Error | null, body: string) => void) => {
+  let text = '';
+  res.setEncoding('utf8');
+  res.on('data', (chunk: string) => (text += chunk));
+  res.on('end', () => cb(null, text));
+};

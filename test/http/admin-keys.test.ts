@@ -8,6 +8,7 @@ import { ADMIN_TOKEN, createTestApp, describeStore, type TestApp } from '../help
 import { expectError, secrets } from '../helpers/envelope';
 import { sleep, waitFor } from '../helpers/wait';
 import { baseUrl, openWatch } from '../helpers/watch';
+import { asText } from '../helpers/client';
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const ACCOUNT_ID = /^acc_[0-9a-f]{20}$/;
@@ -19,14 +20,6 @@ const ADMIN = `Bearer ${ADMIN_TOKEN}`;
 const UNLIMITED = { readsPerSecond: 1_000_000, writesPerSecond: 1_000_000 };
 
 type Client = Awaited<ReturnType<TestApp['newClient']>>;
-
-/** Reads a response body as text, whatever its content type. */
-const asText = (res: NodeJS.ReadableStream & { setEncoding(e: string): void }, cb: (err: Error | null, body: string) => void) => {
-  let text = '';
-  res.setEncoding('utf8');
-  res.on('data', (chunk: string) => (text += chunk));
-  res.on('end', () => cb(null, text));
-};
 
 describeStore('key management', () => {
   let t: TestApp;

@@ -4,18 +4,11 @@ import zlib from 'node:zlib';
 import request from 'supertest';
 import { ADMIN_TOKEN, createTestApp, describeStore, type TestApp } from '../helpers/app';
 import { expectError } from '../helpers/envelope';
+import { asText } from '../helpers/client';
 
 const BIG = '12345678901234567890';
 
 type Client = Awaited<ReturnType<TestApp['newClient']>>;
-
-/** Reads a response body as text, whatever its content type. */
-const asText = (res: NodeJS.ReadableStream & { setEncoding(e: string): void }, cb: (err: Error | null, body: string) => void) => {
-  let text = '';
-  res.setEncoding('utf8');
-  res.on('data', (chunk: string) => (text += chunk));
-  res.on('end', () => cb(null, text));
-};
 
 describeStore('export and import', () => {
   let t: TestApp;
