@@ -18,6 +18,7 @@ import { WatchHub, watchRoutes } from './http/watch';
 import { accountRateLimit, authenticationPassed, authFailureLimit } from './http/rate-limits';
 import { parseQuery } from './http/query';
 import { bindRoutes } from './http/routes';
+import { chain } from './http/chain';
 import { createValidators } from './http/schemas';
 import { isAdminToken } from './accounts';
 import { observeRequests } from './http/observability';
@@ -63,11 +64,12 @@ export function createApp(deps: AppDeps): express.Express {
   app.set('etag', false);
   app.set('trust proxy', config.trustProxy);
   app.set('query parser', parseQuery);
-  app.use(observeRequests(logger, metrics));
-  app.use(refuseFragment);
+  // What every request passes first, as one layer of the router (see `chain`).
+  const first: express.RequestHandler[] = [observeRequests(logger, metrics), refuseFragment];
   const allowCors = cors(config.corsOrigins);
-  if (allowCors) app.use(allowCors);
-  if (config.store.kind === 'redis') app.use(requestDeadline(config.store.commandTimeoutMs, sendError));
+  if (allowCors) first.push(allowCors);
+  if (config.store.kind === 'redis') first.push(requestDeadline(config.store.commandTimeoutMs, sendError));
+  app.use(chain(first));
 
   const validators = createValidators(config);
   const authenticator = new Authenticator(store, config);

@@ -28,6 +28,12 @@ export interface AuthContext {
 const CACHE_TTL_MS = 500;
 const CACHE_MAX_ENTRIES = 10_000;
 
+/**
+ * The token's hash, kept on the request: the throttle and the authentication both need it (a
+ * property, not a WeakMap entry: weak entries cost every garbage collection).
+ */
+const TOKEN_HASH = Symbol('kv.tokenHash');
+
 interface CacheEntry {
   auth: AuthContext;
   expires: number;
@@ -47,8 +53,6 @@ export function authContext(res: Response): AuthContext {
 
 export class Authenticator {
   private readonly cache = new Map<string, CacheEntry>();
-  /** The token's hash per request: the throttle and the authentication both need it. */
-  private readonly hashes = new WeakMap<Request, string | null>();
 
   constructor(
     private readonly store: Pick<KvStore, 'findApiKey' | 'onInvalidate'>,
@@ -61,14 +65,23 @@ export class Authenticator {
     });
   }
 
-  /** Middleware: 401 unless the request carries a known API key; sets res.locals.auth. */
-  readonly authenticate: RequestHandler = async (req: Request, res: Response, next: NextFunction) => {
+  /**
+   * Middleware: 401 unless the request carries a known API key; sets res.locals.auth. Synchronous
+   * when the key is in the cache (nearly every request): no promise, no microtask.
+   */
+  readonly authenticate: RequestHandler = (req: Request, res: Response, next: NextFunction) => {
     const hash = this.tokenHash(req);
     if (!hash) throw unauthorized();
-    const auth = await this.lookup(hash);
-    if (!auth) throw unauthorized();
-    res.locals.auth = auth;
-    next();
+    const cached = this.cached(hash);
+    if (cached) {
+      res.locals.auth = cached;
+      return next();
+    }
+    return this.lookup(hash).then((auth) => {
+      if (!auth) throw unauthorized();
+      res.locals.auth = auth;
+      next();
+    });
   };
 
   /**
@@ -84,24 +97,28 @@ export class Authenticator {
   /** True when the request's key is known-good from the cache: it is no key-guessing attempt. */
   isKnownKey(req: Request): boolean {
     const hash = this.tokenHash(req);
-    if (!hash) return false;
-    const entry = this.cache.get(hash);
-    return entry !== undefined && entry.expires > Date.now();
+    return hash !== null && this.cached(hash) !== undefined;
   }
 
   private tokenHash(req: Request): string | null {
-    let hash = this.hashes.get(req);
+    const request = req as Request & { [TOKEN_HASH]?: string | null };
+    let hash = request[TOKEN_HASH];
     if (hash === undefined) {
       const token = bearerToken(req);
       hash = token ? hashApiKey(token) : null;
-      this.hashes.set(req, hash);
+      request[TOKEN_HASH] = hash;
     }
     return hash;
   }
 
+  private cached(hash: string): AuthContext | undefined {
+    const entry = this.cache.get(hash);
+    return entry !== undefined && entry.expires > Date.now() ? entry.auth : undefined;
+  }
+
   private async lookup(hash: string): Promise<AuthContext | null> {
-    const cached = this.cache.get(hash);
-    if (cached && cached.expires > Date.now()) return cached.auth;
+    const cached = this.cached(hash);
+    if (cached) return cached;
     const found = await this.store.findApiKey(hash);
     const now = Date.now();
     if (!found || isApiKeyExpired(found.apiKey, now)) {

@@ -25,21 +25,34 @@ export function deadline(res: Response): Deadline {
  * a 503 write has an unknown outcome (a conditional write is safe to retry).
  */
 export function requestDeadline(ms: number, answer: (res: Response, error: StoreUnavailableError) => void): RequestHandler {
+  const message = `no answer within the request deadline of ${ms} ms`;
+  const expire = (res: Response) => {
+    if (!res.headersSent) answer(res, new StoreUnavailableError(new Error(message)));
+  };
   return (_req, res, next) => {
-    let timer: NodeJS.Timeout | undefined;
-    const expire = () => {
-      if (!res.headersSent) answer(res, new StoreUnavailableError(new Error(`no answer within the request deadline of ${ms} ms`)));
-    };
-    const clock: Deadline = {
-      pause: () => clearTimeout(timer),
-      resume: () => {
-        clearTimeout(timer);
-        timer = setTimeout(expire, ms);
-      },
-    };
-    clock.resume();
+    const clock = new RequestClock(ms, expire, res);
     res.once('close', clock.pause);
     res.locals.deadline = clock;
     next();
   };
+}
+
+/** One request's clock; a class, so a request costs one object and one timer, not a set of closures. */
+class RequestClock implements Deadline {
+  private timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly ms: number,
+    private readonly expire: (res: Response) => void,
+    private readonly res: Response,
+  ) {
+    this.timer = setTimeout(expire, ms, res);
+  }
+
+  readonly pause = (): void => clearTimeout(this.timer);
+
+  resume(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(this.expire, this.ms, this.res);
+  }
 }

@@ -4,6 +4,7 @@
 import type { RequestHandler, Router } from 'express';
 import type { ErrorCode } from '../errors';
 import type { SchemaName } from './schemas';
+import { chain } from './chain';
 
 export type Method = 'get' | 'head' | 'put' | 'post' | 'patch' | 'delete' | 'options';
 
@@ -641,21 +642,22 @@ function expressPath(template: string, mount: string): string | RegExp {
 /** Registers the handlers of one documented operation, by its operationId, at the method and path the table gives it. */
 export type BindRoute = (operationId: string, ...handlers: RequestHandler[]) => void;
 
-/**
- * Binds operations of the table on `router`, which is mounted at `mount` ('' for the root). An
- * operationId the table lacks throws at start-up, so a handler cannot exist without its document
- * entry; a test sends every documented operation and fails on the no-route 404.
- */
 /** The route of an operationId in the table, or undefined. */
 export function findOperation(operationId: string): Route | undefined {
   return ROUTES.find((candidate) => candidate.operationId === operationId);
 }
 
+/**
+ * Binds operations of the table on `router`, which is mounted at `mount` ('' for the root), each as
+ * one handler (see `chain`). An operationId the table lacks throws at start-up, so a handler cannot
+ * exist without its document entry; a test sends every documented operation and fails on the
+ * no-route 404.
+ */
 export function bindRoutes(router: Router, mount = ''): BindRoute {
   return (operationId, ...handlers) => {
     const route = findOperation(operationId);
     if (!route) throw new Error(`no route ${operationId} in the route table`);
-    router[route.method](expressPath(route.path, mount), ...handlers);
+    router[route.method](expressPath(route.path, mount), chain(handlers));
   };
 }
 
