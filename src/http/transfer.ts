@@ -78,16 +78,25 @@ interface ParsedLine {
 
 type LineResult = 'created' | 'replaced' | 'skipped' | AppError;
 
+/** One line of an import body: its 1-based number and its bytes, or null when it was too long. */
+interface Line {
+  number: number;
+  bytes: Buffer | null;
+}
+
 /**
  * Splits a byte stream into lines without holding more than one line (of at most `maxLineBytes`)
- * in memory. A longer line is reported as `tooLong` and its bytes are dropped up to its newline.
+ * beyond the chunk being read. A longer line is reported with `bytes: null` and its bytes are
+ * dropped up to its newline. Yields the lines each chunk completes, together: one step of the
+ * iteration per chunk rather than per line.
  */
-async function* lines(source: Readable, maxLineBytes: number): AsyncGenerator<{ number: number; bytes: Buffer | null }> {
+async function* lines(source: Readable, maxLineBytes: number): AsyncGenerator<Line[]> {
   let number = 0;
   let parts: Buffer[] = [];
   let size = 0;
   let tooLong = false;
   for await (const chunk of source as AsyncIterable<Buffer>) {
+    const complete: Line[] = [];
     let start = 0;
     while (start < chunk.length) {
       const newline = chunk.indexOf(0x0a, start);
@@ -103,16 +112,17 @@ async function* lines(source: Readable, maxLineBytes: number): AsyncGenerator<{ 
       }
       if (newline === -1) break;
       number++;
-      yield { number, bytes: tooLong ? null : Buffer.concat(parts, size) };
+      complete.push({ number, bytes: tooLong ? null : parts.length === 1 ? parts[0] : Buffer.concat(parts, size) });
       parts = [];
       size = 0;
       tooLong = false;
       start = newline + 1;
     }
+    if (complete.length > 0) yield complete;
   }
   if (size > 0 || tooLong) {
     number++;
-    yield { number, bytes: tooLong ? null : Buffer.concat(parts, size) };
+    yield [{ number, bytes: tooLong ? null : Buffer.concat(parts, size) }];
   }
 }
 
@@ -244,9 +254,8 @@ export function transferRoutes(router: Router, deps: TransferRoutesDeps): void {
       throw new Error(`import: unexpected outcome ${outcome.reason}`);
     };
 
-    let batch: ParsedLine[] = [];
-    const flush = async () => {
-      if (batch.length === 0) return;
+    /** Applies a batch of lines, in order, and records their results. */
+    const apply = async (batch: ParsedLine[]) => {
       // One write per line against the write limit: past it, the import waits for the next window.
       await deps.limitWrites.pace(res, batch.length);
       // Its key revoked or expired, or its account deleted, while the body streams: no more lines.
@@ -263,31 +272,51 @@ export function transferRoutes(router: Router, deps: TransferRoutesDeps): void {
         const request = planned[i];
         record(item.line, typeof request === 'object' && !(request instanceof AppError) ? outcomeResult(outcomes[next++]) : request);
       });
+    };
+    // One batch in the store while the next is parsed: the two overlap instead of taking turns. A
+    // batch goes to the store only once the one before it is applied, so lines apply in order, and
+    // at most two batches are in memory.
+    let batch: ParsedLine[] = [];
+    let applying: Promise<void> | undefined;
+    const flush = async () => {
+      if (applying) await applying;
+      applying = undefined;
+      if (batch.length === 0) return;
+      applying = apply(batch);
+      // Observed by the next flush (or the last one, after the body): a failure is not unhandled meanwhile.
+      applying.catch(() => undefined);
       batch = [];
     };
 
     const decoding = decoder?.();
     const source: Readable = decoding ? req.pipe(decoding) : req;
     try {
-      for await (const { number, bytes } of lines(source, maxLineBytes)) {
-        if (bytes === null) {
-          record(number, valueTooLarge(`The line is longer than ${maxLineBytes} bytes.`));
-          continue;
+      for await (const group of lines(source, maxLineBytes)) {
+        for (const { number, bytes } of group) {
+          if (bytes === null) {
+            record(number, valueTooLarge(`The line is longer than ${maxLineBytes} bytes.`));
+            continue;
+          }
+          if (bytes.every((byte) => byte === 0x20 || byte === 0x09 || byte === 0x0d)) continue;
+          const parsed = parseLine(number, bytes);
+          if (parsed instanceof AppError) record(number, parsed);
+          else if (!keyInScope(prefix, parsed.key)) record(number, outsidePrefix());
+          else batch.push(parsed);
+          if (batch.length >= IMPORT_BATCH_LINES) await flush();
         }
-        if (bytes.every((byte) => byte === 0x20 || byte === 0x09 || byte === 0x0d)) continue;
-        const parsed = parseLine(number, bytes);
-        if (parsed instanceof AppError) record(number, parsed);
-        else if (!keyInScope(prefix, parsed.key)) record(number, outsidePrefix());
-        else batch.push(parsed);
-        if (batch.length >= IMPORT_BATCH_LINES) await flush();
       }
     } catch (error) {
+      // A batch already in the store finishes before the answer says what was applied.
+      await applying?.catch(() => undefined);
       if (error instanceof AppError) throw error;
       // The body stopped short (client gone) or its encoding was corrupt: what arrived was applied.
       if (decoder && !req.destroyed) throw invalidJson(`The request body is not valid ${encoding} data; the lines before the fault were applied.`);
       throw invalidRequest([], 'The request body was not received whole; the lines before it were applied.');
     }
-    await flush();
+    await flush(); // the last batch to the store,
+    await flush(); // and applied
+    // Failures in line order: a bad line is recorded as it is read, a refused write once its batch is applied.
+    report.failed.sort((a, b) => a.line - b.line);
     sendJson(res, 200, { data: { ...report, ...(omittedFailures > 0 ? { omittedFailures } : {}) } });
   });
 }
