@@ -1425,6 +1425,52 @@ export function describeStoreConformance(name: string, createStore: () => Promis
       });
     });
 
+    describe('setItems', () => {
+      it('applies the writes in order, each with its own outcome, the same key more than once', async () => {
+        const accountId = randomAccountId();
+        const kept = await put(accountId, 'kept', '"old"');
+        const expiresAt = Date.now() + 60_000;
+        const outcomes = await store.setItems(accountId, [
+          { key: 'kept', request: request('"new"', { condition: IF_ABSENT }) },
+          { key: 'a', request: request('1') },
+          { key: 'a', request: request('{"n":12345678901234567890}', { condition: ifVersion('0') }) },
+          { key: 'b', request: request('2', { expiresAt }) },
+          { key: 'a', request: request('3') },
+        ]);
+
+        expect(outcomes.map((outcome) => (outcome.ok ? (outcome.created ? 'created' : 'replaced') : outcome.reason))).toStrictEqual([
+          'exists',
+          'created',
+          'version_mismatch',
+          'created',
+          'replaced',
+        ]);
+        expect(outcomes[0]).toStrictEqual({ ok: false, reason: 'exists', currentVersion: kept.version });
+        const versions = outcomes.flatMap((outcome) => (outcome.ok ? [BigInt(outcome.item.version)] : []));
+        expect(versions).toStrictEqual([...versions].sort((x, y) => (x < y ? -1 : 1)));
+        expect((await getItem(accountId, 'kept'))?.value).toBe('"old"');
+        expect(await getItem(accountId, 'a')).toMatchObject({ value: '3', version: outcomes[4].ok && outcomes[4].item.version });
+        expect(await getItem(accountId, 'b')).toMatchObject({ value: '2', expiresAt });
+      });
+
+      it('refuses only the writes past the quota', async () => {
+        const accountId = randomAccountId();
+        await put(accountId, 'a', '1');
+        const outcomes = await store.setItems(
+          accountId,
+          ['a', 'b', 'c', 'b'].map((key) => ({ key, request: request('2', { maxKeys: 2 }) })),
+        );
+
+        expect(outcomes.map((outcome) => (outcome.ok ? outcome.created : outcome.reason))).toStrictEqual([false, true, 'quota_exceeded', false]);
+        expect(await listKeys(accountId)).toStrictEqual(['a', 'b']);
+        expect(await store.countKeys(accountId)).toBe(2);
+      });
+
+      it('answers no outcomes for no writes', async () => {
+        expect(await store.setItems(randomAccountId(), [])).toStrictEqual([]);
+      });
+    });
+
     describe('getItems', () => {
       it('answers the items in request order, null where absent or expired', async () => {
         const accountId = randomAccountId();

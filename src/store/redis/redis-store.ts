@@ -248,7 +248,6 @@ export class RedisStore implements KvStore {
   }
 
   async setItem(accountId: string, key: string, request: SetRequest): Promise<SetOutcome> {
-    const { condition } = request;
     const reply = await this.run(() =>
       this.client.setItem(
         this.keys.item(accountId, key),
@@ -257,45 +256,32 @@ export class RedisStore implements KvStore {
         this.keys.versions(accountId),
         this.keys.expiryVersions(accountId),
         this.keys.changeLog(accountId),
-        key,
-        request.value,
-        request.ttlSeconds === undefined ? '' : request.ttlSeconds * 1000,
-        request.expiresAt ?? '',
-        request.keepTtl ? '1' : '0',
-        condition.kind === 'none' ? 'none' : condition.kind,
-        condition.kind === 'version' ? condition.version : '',
-        request.maxKeys,
+        ...setArgs(key, request),
         SWEEP_BATCH,
         ...this.logArgs(accountId),
       ),
     );
-    switch (reply[0]) {
-      case 'ok':
-        return {
-          ok: true,
-          created: reply[1] === 1,
-          item: {
-            key,
-            version: String(reply[2]),
-            createdAt: Number(reply[3]),
-            updatedAt: Number(reply[4]),
-            expiresAt: reply[5] === '' ? null : Number(reply[5]),
-          },
-        };
-      case 'exists':
-        return { ok: false, reason: 'exists', currentVersion: String(reply[1]) };
-      case 'version_mismatch':
-        return { ok: false, reason: 'version_mismatch', currentVersion: reply[1] === '' ? null : String(reply[1]) };
-      case 'quota_exceeded':
-        return { ok: false, reason: 'quota_exceeded', maxKeys: request.maxKeys };
-      default:
-        throw new Error(`setItem: unexpected reply ${JSON.stringify(reply[0])}`);
-    }
+    return setOutcome(key, request, reply);
   }
 
   async setItems(accountId: string, writes: { key: string; request: SetRequest }[]): Promise<SetOutcome[]> {
-    // Sent together on the one connection: one round trip for the batch, run in order.
-    return Promise.all(writes.map(({ key, request }) => this.setItem(accountId, key, request)));
+    if (writes.length === 0) return [];
+    // One script for the batch: one round trip and one atomic step, each write succeeding or failing alone.
+    const reply = await this.run(() =>
+      this.client.setItems(
+        5 + writes.length,
+        this.keys.index(accountId),
+        this.keys.expiry(accountId),
+        this.keys.versions(accountId),
+        this.keys.expiryVersions(accountId),
+        this.keys.changeLog(accountId),
+        ...writes.map(({ key }) => this.keys.item(accountId, key)),
+        SWEEP_BATCH,
+        ...this.logArgs(accountId),
+        ...writes.flatMap(({ key, request }) => setArgs(key, request)),
+      ),
+    );
+    return writes.map(({ key, request }, i) => setOutcome(key, request, reply.slice(i * 6, i * 6 + 6)));
   }
 
   async deleteItem(accountId: string, key: string, condition: WriteCondition): Promise<DeleteOutcome> {
@@ -675,4 +661,45 @@ function parseApiKey(fields: Record<string, string>): ApiKeyInfo | null {
     ...(fields.prefix === undefined ? {} : { prefix: fields.prefix }),
     ...(fields.expiresAt === undefined ? {} : { expiresAt: Number(fields.expiresAt) }),
   };
+}
+
+/** setItem's ARGV for the write itself: member, value, ttlMs, expiresAt, keepTtl, mode, expected and maxKeys. */
+function setArgs(key: string, request: SetRequest): [string, string, number | '', number | '', '1' | '0', string, string, number] {
+  const { condition } = request;
+  return [
+    key,
+    request.value,
+    request.ttlSeconds === undefined ? '' : request.ttlSeconds * 1000,
+    request.expiresAt ?? '',
+    request.keepTtl ? '1' : '0',
+    condition.kind,
+    condition.kind === 'version' ? condition.version : '',
+    request.maxKeys,
+  ];
+}
+
+/** A write's outcome from setItem's reply (or one write's six elements of setItems'). */
+function setOutcome(key: string, request: SetRequest, reply: (string | number)[]): SetOutcome {
+  switch (reply[0]) {
+    case 'ok':
+      return {
+        ok: true,
+        created: reply[1] === 1,
+        item: {
+          key,
+          version: String(reply[2]),
+          createdAt: Number(reply[3]),
+          updatedAt: Number(reply[4]),
+          expiresAt: reply[5] === '' ? null : Number(reply[5]),
+        },
+      };
+    case 'exists':
+      return { ok: false, reason: 'exists', currentVersion: String(reply[1]) };
+    case 'version_mismatch':
+      return { ok: false, reason: 'version_mismatch', currentVersion: reply[1] === '' ? null : String(reply[1]) };
+    case 'quota_exceeded':
+      return { ok: false, reason: 'quota_exceeded', maxKeys: request.maxKeys };
+    default:
+      throw new Error(`setItem: unexpected reply ${JSON.stringify(reply[0])}`);
+  }
 }

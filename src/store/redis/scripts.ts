@@ -30,6 +30,11 @@ export const SCRIPT_SIGNATURES = {
     keys: ['item', 'index', 'expiry', 'versions', 'expiryVersions', 'log'],
     args: ['member', 'value', 'ttlMs', 'expiresAt', 'keepTtl', 'mode', 'expected', 'maxKeys', 'sweep', ...LOG_ARGS],
   },
+  setItems: {
+    keys: ['index', 'expiry', 'versions', 'expiryVersions', 'log'],
+    args: ['sweep', ...LOG_ARGS],
+    rest: { of: 'keys', name: 'item' },
+  },
   deleteItem: { keys: ['item', 'index', 'expiry', 'expiryVersions', 'log'], args: ['member', 'expected', 'sweep', ...LOG_ARGS] },
   countKeys: { keys: ['index', 'expiry', 'expiryVersions', 'log'], args: ['sweep', ...LOG_ARGS] },
   keepWatched: { keys: ['index', 'expiry', 'expiryVersions', 'log'], args: ['sweep', ...LOG_ARGS] },
@@ -81,6 +86,7 @@ export type ScriptName = keyof typeof SCRIPT_SIGNATURES;
 /** The scripts the Redis store runs, defined on its connection when it is made (RedisStore). */
 export const STORE_SCRIPTS = [
   'setItem',
+  'setItems',
   'deleteItem',
   'countKeys',
   'keepWatched',
@@ -107,6 +113,7 @@ export const RATE_LIMIT_SCRIPTS = ['reserveAuthCheck', 'releaseAuthCheck', 'addR
 /** What each script returns (see the "Returns" of its header). */
 interface ScriptReplies {
   setItem: (string | number)[];
+  setItems: (string | number)[];
   deleteItem: (string | number)[];
   countKeys: number;
   keepWatched: number;

@@ -30,10 +30,9 @@
 -- @include clock
 -- @include changes
 -- @include items
+-- @include writeItem
 
 local itemKey = KEYS[1]
-local indexKey = KEYS[2]
-local expiryKey = KEYS[3]
 local versionsKey = KEYS[4]
 
 local member = ARGV[1]
@@ -46,8 +45,8 @@ local expected = ARGV[7]
 local maxKeys = tonumber(ARGV[8])
 local sweepLimit = tonumber(ARGV[9])
 local account = {
-  index = indexKey,
-  expiry = expiryKey,
+  index = KEYS[2],
+  expiry = KEYS[3],
   expiryVersions = KEYS[5],
   log = KEYS[6],
   id = ARGV[10],
@@ -57,60 +56,6 @@ local account = {
 
 local now = nowMs()
 sweepExpired(account, now, sweepLimit)
-
-local current = readHeader(itemKey)
-if mode == 'absent' and current then
-  finishLog(account, now)
-  return { 'exists', current.version }
-end
-if mode == 'version' and (not current or current.version ~= expected) then
-  finishLog(account, now)
-  return { 'version_mismatch', current and current.version or '' }
-end
-if not current and liveCount(account, now) >= maxKeys then
-  finishLog(account, now)
-  return { 'quota_exceeded' }
-end
-if not current then
-  observeExpiry(account, now, member)
-end
-
-local version = string.format('%d', redis.call('INCR', versionsKey))
-local createdAt = current and current.createdAt or string.format('%d', now)
-local updatedAt = string.format('%d', now)
-local expiresAt = ''
-if ttlMs ~= '' then
-  expiresAt = string.format('%d', now + tonumber(ttlMs))
-elseif expiresAtArg ~= '' then
-  expiresAt = expiresAtArg
-elseif keepTtl and current then
-  expiresAt = current.expiresAt
-end
-
-local payload = version .. ':' .. createdAt .. ':' .. updatedAt .. ':' .. expiresAt .. ':' .. value
-local written
-if expiresAt ~= '' then
-  if mode == 'absent' then
-    written = redis.call('SET', itemKey, payload, 'PXAT', expiresAt, 'NX')
-  else
-    written = redis.call('SET', itemKey, payload, 'PXAT', expiresAt)
-  end
-  redis.call('ZADD', expiryKey, expiresAt, member)
-else
-  if mode == 'absent' then
-    written = redis.call('SET', itemKey, payload, 'NX')
-  else
-    written = redis.call('SET', itemKey, payload)
-  end
-  redis.call('ZREM', expiryKey, member)
-end
-if not written then
-  -- Unreachable: the header read above saw no key, and nothing runs between it and SET.
-  return redis.error_reply('ERR setItem: SET NX refused a key the script saw absent')
-end
-redis.call('ZADD', indexKey, 0, member)
-rememberExpiry(account, member, version, expiresAt)
-logChange(account, 'set', member, version, expiresAt)
+local reply = writeItem(account, versionsKey, now, itemKey, member, value, ttlMs, expiresAtArg, keepTtl, mode, expected, maxKeys)
 finishLog(account, now)
-
-return { 'ok', current and 0 or 1, version, createdAt, updatedAt, expiresAt }
+return reply
