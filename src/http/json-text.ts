@@ -31,11 +31,29 @@ const isWhitespace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c 
 const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
 const isHex = (c: number) => isDigit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
 
+/**
+ * A run of string characters that need no look: anything but a quote, a backslash or a control
+ * character. Sticky, so it matches exactly where it is set; V8 runs it as native code, which
+ * skips a long string many times faster than a loop over charCodeAt.
+ */
+const PLAIN_IN_STRING = /[^"\\\u0000-\u001f]*/y;
+/** Inside a string already checked: anything but a quote or a backslash. */
+const PLAIN_IN_CHECKED_STRING = /[^"\\]*/y;
+
+/** The offset after the run of `run` that starts at `i`. */
+function skip(run: RegExp, text: string, i: number): number {
+  run.lastIndex = i;
+  run.test(text);
+  return run.lastIndex;
+}
+
 /** End offset of the string starting at `i` (a quote), or -1 if it is not a valid JSON string. */
 function scanString(text: string, i: number): number {
   const n = text.length;
   let j = i + 1;
   while (j < n) {
+    j = skip(PLAIN_IN_STRING, text, j);
+    if (j >= n) break;
     const c = text.charCodeAt(j);
     if (c === 0x22) return j + 1;
     if (c < 0x20) return -1;
@@ -194,6 +212,8 @@ export function compactJson(text: string, start: number, end: number): string {
   let runStart = start;
   let inString = false;
   for (let i = start; i < end; i++) {
+    if (inString) i = skip(PLAIN_IN_CHECKED_STRING, text, i);
+    if (i >= end) break;
     const c = text.charCodeAt(i);
     if (inString) {
       if (c === 0x5c) i++;

@@ -1,6 +1,7 @@
 // The JSON scanner agrees with JSON.parse on what is JSON, keeps value text, and bounds depth.
 
 import { randomInt } from 'node:crypto';
+import fc from 'fast-check';
 import { compactJson, scanJson } from '../../src/http/json-text';
 
 const VALID = [
@@ -21,6 +22,15 @@ describe('scanJson', () => {
   it.each(INVALID)('refuses %j like JSON.parse does', (text) => {
     expect(() => JSON.parse(text)).toThrow();
     expect(scanJson(text, 64)).toMatchObject({ ok: false, reason: 'syntax' });
+  });
+
+  it('finds a quote, a backslash or a control character after a long run of plain characters', () => {
+    const run = 'y'.repeat(70_000);
+    expect(scanJson(`"${run}"`, 64).ok).toBe(true);
+    expect(scanJson(`"${run}\\n${run}"`, 64).ok).toBe(true);
+    expect(scanJson(`"${run}\u0001"`, 64)).toMatchObject({ ok: false, reason: 'syntax' });
+    expect(scanJson(`"${run}\\x"`, 64)).toMatchObject({ ok: false, reason: 'syntax' });
+    expect(scanJson(`"${run}`, 64)).toMatchObject({ ok: false, reason: 'syntax' });
   });
 
   it('agrees with JSON.parse on random mutations of valid JSON', () => {
@@ -93,6 +103,24 @@ describe('compactJson', () => {
   it('returns compact text as it is', () => {
     const text = '{"a":"  spaced  ","b":[1,2]}';
     expect(compactJson(text, 0, text.length)).toBe(text);
+  });
+
+  it('gives JSON.stringify\'s text back from any indentation of any JSON value', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.constantFrom(0, 1, 2, '\t', ' \r\n'), (value, indent) => {
+        const text = JSON.stringify(value, null, indent);
+        expect(compactJson(text, 0, text.length)).toBe(JSON.stringify(value));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('keeps long strings, escapes at their ends and whitespace inside them', () => {
+    const long = 'x'.repeat(100_000);
+    const value = { a: `${long}\\`, b: `"${long}`, c: ' " \n ' };
+    const text = `{ "a" : ${JSON.stringify(value.a)} ,\n "b" : ${JSON.stringify(value.b)} , "c" : ${JSON.stringify(value.c)} }`;
+    expect(compactJson(text, 0, text.length)).toBe(JSON.stringify(value));
+    expect(scanJson(text, 64).ok).toBe(true);
   });
 
   it('compacts only the span asked for', () => {
