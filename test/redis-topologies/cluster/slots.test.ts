@@ -27,6 +27,10 @@ async function callEveryScript(store: RedisStore, accountId: string): Promise<vo
   if (!written.ok) throw new Error('write failed');
   await store.setItem(accountId, 'a', { ...request, value: '4', condition: { kind: 'version', version: written.item.version } });
   await store.deleteItem(accountId, 'b', { kind: 'none' });
+  await store.setItems(accountId, [
+    { key: 'i1', request: { ...request, value: '1' } },
+    { key: 'i2', request: { ...request, value: '2', expiresAt: Date.now() + 600_000, condition: { kind: 'absent' } } },
+  ]);
   await store.countKeys(accountId);
   await store.listItems(accountId, { prefix: '', limit: 100 });
   await store.listItems(accountId, { prefix: '', limit: 100, values: { maxBytes: 1024 } });
