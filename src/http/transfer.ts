@@ -273,19 +273,12 @@ export function transferRoutes(router: Router, deps: TransferRoutesDeps): void {
         record(item.line, typeof request === 'object' && !(request instanceof AppError) ? outcomeResult(outcomes[next++]) : request);
       });
     };
-    // One batch in the store while the next is parsed: the two overlap instead of taking turns. A
-    // batch goes to the store only once the one before it is applied, so lines apply in order, and
-    // at most two batches are in memory.
     let batch: ParsedLine[] = [];
-    let applying: Promise<void> | undefined;
     const flush = async () => {
-      if (applying) await applying;
-      applying = undefined;
       if (batch.length === 0) return;
-      applying = apply(batch);
-      // Observed by the next flush (or the last one, after the body): a failure is not unhandled meanwhile.
-      applying.catch(() => undefined);
+      const full = batch;
       batch = [];
+      await apply(full);
     };
 
     const decoding = decoder?.();
@@ -306,15 +299,12 @@ export function transferRoutes(router: Router, deps: TransferRoutesDeps): void {
         }
       }
     } catch (error) {
-      // A batch already in the store finishes before the answer says what was applied.
-      await applying?.catch(() => undefined);
       if (error instanceof AppError) throw error;
       // The body stopped short (client gone) or its encoding was corrupt: what arrived was applied.
       if (decoder && !req.destroyed) throw invalidJson(`The request body is not valid ${encoding} data; the lines before the fault were applied.`);
       throw invalidRequest([], 'The request body was not received whole; the lines before it were applied.');
     }
-    await flush(); // the last batch to the store,
-    await flush(); // and applied
+    await flush();
     // Failures in line order: a bad line is recorded as it is read, a refused write once its batch is applied.
     report.failed.sort((a, b) => a.line - b.line);
     sendJson(res, 200, { data: { ...report, ...(omittedFailures > 0 ? { omittedFailures } : {}) } });
