@@ -153,7 +153,8 @@ describe('kv admin keys', () => {
 
   it('creates a key that works until its --expires-at and is refused after it', async () => {
     const { id } = await createAccount();
-    const expiresAt = new Date(Date.now() + 1500);
+    // Long enough for two `kv` processes to start before it, on a loaded machine (1.5 s was not, once).
+    const expiresAt = new Date(Date.now() + 8000);
     const run = await runKv(['admin', 'keys', 'create', id, '--expires-at', expiresAt.toISOString(), '--json'], { env: admin });
     expect(run.code).toBe(0);
     const env = { KV_URL: server.url, KV_API_KEY: JSON.parse(run.stdout).key };

@@ -72,9 +72,7 @@ describe('kv output on success', () => {
     } finally {
       await server.close();
     }
-    // Twenty `kv` processes one after another, each a Node start: on a loaded 2-core machine that
-    // alone took more than the default 20 s once. What this checks is their output, not their speed.
-  }, 90_000);
+  });
 });
 
 describe('kv when the store is down', () => {

@@ -7,6 +7,11 @@ import path from 'node:path';
 import type { Express } from 'express';
 import { createTestApp, type TestApp } from '../helpers/app';
 
+// Every `kv` command a test runs is a Node process start, and some tests run eight or twenty in a
+// row: on a loaded 2-core CI machine that passed the default 20 s, though every assertion held.
+// The CLI's speed is not what these suites check.
+jest.setTimeout(90_000);
+
 /** The bin shim npm links as `kv`; it requires the client's CJS build (`npm run build`). */
 export const KV_BIN = path.resolve(__dirname, '../../packages/client/bin/kv.js');
 
